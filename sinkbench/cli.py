@@ -1,0 +1,64 @@
+"""The `sinkbench` command: parses arguments and hands each command to its module.
+
+Each command's module is imported only when that command runs, so
+`sinkbench run` never loads Textual and starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from enum import IntEnum
+
+from sinkbench import __version__
+
+
+class Exit(IntEnum):
+    OK = 0
+    EXPECTATION_FAILED = 1
+    INVALID_INPUT = 2
+    BENCH_ERROR = 3
+
+
+# command name → module with `configure(parser)` and `main(args) -> int`
+COMMANDS: dict[str, str] = {
+    "validate": "sinkbench.commands.validate",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sinkbench",
+        description="A test bench for HTTP sinks: an engine faithful to the Apache Iggy HTTP sink, "
+        "an endpoint that breaks on purpose, and reports of what arrived, what was lost or "
+        "duplicated, how long delivery took and what the retries cost.",
+        epilog="Exit codes: 0 all expectations held; 1 an expectation failed; 2 invalid input; "
+        "3 the bench itself could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"sinkbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help()
+        return Exit.OK
+    try:
+        return int(module.main(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

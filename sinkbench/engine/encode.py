@@ -1,0 +1,135 @@
+"""Request bodies exactly as the Iggy HTTP sink builds them (DESIGN.md §3.1).
+
+Payload conversion, the metadata envelope, header forwarding and the four
+batch modes. orjson does the serialising: it writes compact JSON, turns NaN
+and ±Infinity into null as the connector does, and refuses integers outside
+64 bits — which makes such a message "unencodable", the skip path of §3.4/§3.5.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from sinkbench.config.settings import BatchMode, SinkSettings
+from sinkbench.model import BatchMetadata, HeaderKind, HeaderValue, Message, Schema, TopicMetadata
+
+
+class EncodeError(Exception):
+    """A message whose body cannot be built; it is skipped and counted."""
+
+
+def format_rust_float(value: float, kind: HeaderKind = HeaderKind.FLOAT64) -> str:
+    """A float written as Rust's `Display` does: shortest round-trip digits, no exponent, no `.0`."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if kind is HeaderKind.FLOAT32:
+        target = struct.unpack("<f", struct.pack("<f", value))[0]
+        digits = next(f"{value:.{p}g}" for p in range(1, 10)
+                      if struct.unpack("<f", struct.pack("<f", float(f"{value:.{p}g}")))[0] == target)
+    else:
+        digits = repr(value)
+    text = format(Decimal(digits), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def header_to_json(h: HeaderValue) -> Any:
+    kind = h.kind
+    if kind is HeaderKind.RAW:
+        return {"data": base64.b64encode(h.value).decode("ascii"), "iggy_header_encoding": "base64"}  # type: ignore[arg-type]
+    if kind is HeaderKind.BOOL:
+        return "true" if h.value else "false"
+    if kind in (HeaderKind.FLOAT32, HeaderKind.FLOAT64):
+        return format_rust_float(float(h.value), kind)  # type: ignore[arg-type]
+    if kind is HeaderKind.STRING:
+        return h.value
+    return str(int(h.value))  # type: ignore[arg-type]
+
+
+def convert_payload(payload: Any, schema: Schema) -> Any:
+    """The payload's JSON value (§3.1 payload conversion)."""
+    if schema is Schema.JSON:
+        return payload
+    if schema is Schema.TEXT:
+        return payload
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return {"data": base64.b64encode(payload).decode("ascii"), "iggy_payload_encoding": "base64"}
+
+
+class Encoder:
+    """Builds bodies for one sink's settings; one instance per sink, reused for every batch."""
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.mode = settings.batch_mode
+        self.include_metadata = settings.include_metadata
+        self.include_checksum = settings.include_checksum
+        self.include_origin_timestamp = settings.include_origin_timestamp
+
+    def value(self, msg: Message, topic: TopicMetadata, meta: BatchMetadata) -> Any:
+        payload = convert_payload(msg.payload, meta.schema)
+        if not self.include_metadata:
+            return payload
+        md: dict[str, Any] = {
+            "iggy_id": f"{msg.id:032x}",
+            "iggy_offset": msg.offset,
+            "iggy_timestamp": msg.timestamp,
+            "iggy_stream": topic.stream,
+            "iggy_topic": topic.topic,
+            "iggy_partition_id": meta.partition_id,
+        }
+        if self.include_checksum:
+            md["iggy_checksum"] = msg.checksum
+        if self.include_origin_timestamp:
+            md["iggy_origin_timestamp"] = msg.origin_timestamp
+        if msg.headers:
+            md["iggy_headers"] = {k: header_to_json(v) for k, v in msg.headers.items()}
+        return {"metadata": md, "payload": payload}
+
+    def message_body(self, msg: Message, topic: TopicMetadata, meta: BatchMetadata) -> bytes:
+        """The body of one request in a per-message mode (individual, raw)."""
+        try:
+            if self.mode is BatchMode.RAW:
+                return raw_bytes(msg.payload, meta.schema)
+            return orjson.dumps(self.value(msg, topic, meta))
+        except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
+            raise EncodeError(f"message at offset {msg.offset} cannot be serialised: {exc}") from exc
+
+    def encode_values(self, messages: list[Message], topic: TopicMetadata,
+                      meta: BatchMetadata) -> tuple[list[bytes], list[int], list[tuple[int, str]]]:
+        """Each message's compact JSON, for the batch modes: (encoded, kept indices, skipped (index, reason))."""
+        out: list[bytes] = []
+        kept: list[int] = []
+        skipped: list[tuple[int, str]] = []
+        dumps = orjson.dumps
+        value = self.value
+        for i, msg in enumerate(messages):
+            try:
+                out.append(dumps(value(msg, topic, meta)))
+                kept.append(i)
+            except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
+                skipped.append((i, f"message at offset {msg.offset} cannot be serialised: {exc}"))
+        return out, kept, skipped
+
+    def join(self, encoded: list[bytes]) -> bytes:
+        """One batch body from already encoded values."""
+        if self.mode is BatchMode.NDJSON:
+            return b"\n".join(encoded) + b"\n" if encoded else b""
+        return b"[" + b",".join(encoded) + b"]"
+
+
+def raw_bytes(payload: Any, schema: Schema) -> bytes:
+    """Raw mode: the payload's own bytes; JSON re-serialised compactly, text as UTF-8."""
+    if schema is Schema.JSON:
+        return orjson.dumps(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return bytes(payload)
