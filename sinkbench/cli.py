@@ -23,7 +23,9 @@ class Exit(IntEnum):
 
 # command name → module with `configure(parser)` and `main(args) -> int`
 COMMANDS: dict[str, str] = {
+    "run": "sinkbench.commands.run",
     "validate": "sinkbench.commands.validate",
+    "mock": "sinkbench.endpoint.command",
 }
 
 
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(args))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback, exit 3
+        print(f"error: internal error in sinkbench {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("This is a bug; please report it with the command you ran.", file=sys.stderr)
+        return Exit.BENCH_ERROR
 
 
 if __name__ == "__main__":

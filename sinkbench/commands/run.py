@@ -1,0 +1,121 @@
+"""`sinkbench run SCENARIO...`: headless bench runs for CI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run scenarios headless: exit code, progress, JSON/JUnit/Markdown reports"
+DESCRIPTION = """\
+Run each SCENARIO: replay its stream through the sink engine into the embedded
+mock endpoint (url = "mock") or a real URL, check its [expect] section and
+print a summary. Every scenario is validated before the first one runs.
+
+examples:
+  sinkbench run scenarios/quickstart.toml
+  sinkbench run scenarios/outage-503.toml --set sink.batch_mode=ndjson \\
+      --set sink.max_retries=5 --junit out/junit.xml --summary out/summary.md
+  sinkbench run scenarios/*.toml --report out/report.json --quiet
+
+--set takes dotted keys into the scenario (sink.batch_mode=ndjson,
+endpoint.latency=5ms, runtime.offset_commit=after_consuming); values are TOML
+values, bare words are strings.
+
+Progress goes to stderr (one updating line on a terminal, a plain line every
+5 s otherwise); the summary goes to stdout.
+
+Exit codes: 0 every expectation held (also when there are none); 1 an
+expectation failed, or the run was interrupted; 2 invalid input (the message
+names the file, line or key); 3 the bench itself could not run (the mock
+endpoint could not start, an internal error).
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file(s) (TOML)")
+    parser.add_argument("--report", metavar="F.json", help="write the JSON report here")
+    parser.add_argument("--junit", metavar="F.xml", help="write a JUnit XML report here (one testcase per expectation)")
+    parser.add_argument("--summary", metavar="F.md", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. sink.max_retries=5 (repeatable)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="engine logs on stderr (-v info, -vv debug); secrets are redacted")
+
+
+def main(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+    import signal
+
+    from sinkbench.errors import BenchError, InputError
+    from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
+    from sinkbench.run.bench import BenchRun
+    from sinkbench.scenario.load import load_scenario
+
+    if args.verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("sinkbench")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+
+    scenarios = []
+    invalid = False
+    for path in args.scenarios:
+        try:
+            scenarios.append(load_scenario(path, args.overrides))
+        except InputError as exc:
+            invalid = True
+            for line in str(exc).splitlines():
+                print(f"error: {line}", file=sys.stderr)
+    if invalid:
+        return 2
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    results = []
+    code = 0
+
+    async def run_one(scenario):
+        bench = BenchRun(scenario)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, bench.interrupt)
+        progress = None if args.quiet else ProgressLine(sys.stderr, tty=sys.stderr.isatty())
+        try:
+            return await bench.run(progress=(lambda snap: progress.update(snap.progress())) if progress else None)
+        finally:
+            if progress is not None:
+                progress.finish()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    for scenario in scenarios:
+        for warning in scenario.warnings:
+            print(f"warning: {scenario.file}: {warning}", file=sys.stderr)
+        try:
+            result = asyncio.run(run_one(scenario))
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = max(code, 2)
+            continue
+        except BenchError as exc:
+            print(f"error: the bench could not run {scenario.name}: {exc}", file=sys.stderr)
+            code = max(code, 3)
+            continue
+        results.append(result)
+        print(summary_text(result, color=color))
+        code = max(code, result.exit_code)
+        if result.status == "interrupted":
+            break
+    try:
+        if args.report and results:
+            write_json(results, args.report)
+        if args.junit and results:
+            write_junit(results, args.junit)
+        if args.summary and results:
+            write_markdown(results, args.summary)
+    except OSError as exc:
+        print(f"error: cannot write report: {exc}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,48 @@
+"""Writing a report file so that a reader never sees half of it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder, then rename.
+
+    An interrupted run leaves either the old file or the new one, never a
+    truncated one. Missing parent folders are created (like pytest's
+    `--junitxml`). The file gets the usual permissions (0666 less the umask):
+    the temporary file is created with `os.open`, which applies the umask,
+    rather than `mkstemp`, which would leave it at 0600.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def append_text(path: str | os.PathLike[str], text: str) -> None:
+    """Append `text` to `path` (created if missing), separated from earlier content by a blank line.
+
+    For files that others write to as well, such as `$GITHUB_STEP_SUMMARY`,
+    whose protocol is appending; replacing it would erase what earlier
+    commands of the same step wrote.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a+b") as f:
+        data = text.encode()
+        if f.seek(0, os.SEEK_END) > 0:
+            f.seek(-1, os.SEEK_END)
+            data = (b"\n" if f.read(1) == b"\n" else b"\n\n") + data
+        f.write(data)

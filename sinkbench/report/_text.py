@@ -1,0 +1,144 @@
+"""Formatting shared by the human-readable reports (console, Markdown, JUnit text).
+
+Everything here formats what a `RunResult` holds and nothing else: no report
+looks anything up (environment, settings files) that the run did not put there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sinkbench.metrics.expect import format_ms, format_seconds
+from sinkbench.run.result import RunResult, RunStatus
+
+UNKNOWN = "unknown"
+NO_VALUE = "–"
+
+# Counts in the order the reports show them (DESIGN §6 plus `undelivered`).
+MESSAGE_COUNTS = ("total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates")
+HTTP_COUNTS = ("requests", "retries", "bytes")
+LATENCY_KINDS = ("request", "delivery")
+LATENCY_COLUMNS = ("p50", "p90", "p95", "p99", "max")
+
+_STATUS_TEXT = {
+    RunStatus.COMPLETED: "completed",
+    RunStatus.TIMEOUT: "timed out",
+    RunStatus.INTERRUPTED: "interrupted",
+    RunStatus.SINK_NOT_OPENED: "sink not opened",
+}
+
+# C0 and C1 controls, DEL, and the bidirectional overrides: text from the run
+# (an error reason quoting a server's answer, a description) must not move the
+# cursor, recolour the terminal or reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s+")
+
+
+def clean(text: Any) -> str:
+    """`text` as a string with control characters shown as `\\xNN` (tabs and newlines kept)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", str(text))
+
+
+def one_line(text: Any) -> str:
+    """`clean(text)` on one line: every run of whitespace (newlines, CR, tabs) made one space."""
+    return clean(_SPACE.sub(" ", str(text)).strip())
+
+
+def count(value: int | float | None) -> str:
+    """A count with thousands separators ("5,000"); None is "unknown"."""
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def byte_size(value: int | None) -> str:
+    """Bytes for people: "512 B", "1.18 MiB"; None is "unknown"."""
+    if value is None:
+        return UNKNOWN
+    size = float(value)
+    if abs(size) < 1024:
+        return f"{int(size)} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024.0
+        if abs(size) < 1023.5 or unit == "TiB":
+            decimals = 2 if abs(size) < 10 else 1 if abs(size) < 100 else 0
+            return f"{size:.{decimals}f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def total_cell(totals: Mapping[str, Any], name: str) -> str:
+    """One entry of `RunResult.totals` for a table; missing or None is "unknown"."""
+    value = totals.get(name)
+    return byte_size(value) if name == "bytes" else count(value)
+
+
+def latency_cell(value: float | int | None) -> str:
+    """A latency in ms as "812ms"/"2.41s"; no value is "–"."""
+    return NO_VALUE if value is None else format_ms(float(value))
+
+
+def seconds(value: float | None) -> str:
+    return NO_VALUE if value is None else format_seconds(value)
+
+
+def status_text(result: RunResult) -> str:
+    """How the run ended, for people: "completed", "timed out", ..."""
+    try:
+        return _STATUS_TEXT[RunStatus(result.status)]
+    except ValueError:
+        return one_line(result.status)
+
+
+def is_completed(result: RunResult) -> bool:
+    return str(result.status) == RunStatus.COMPLETED
+
+
+def failed_expectations(result: RunResult) -> int:
+    return sum(1 for e in result.expectations if not e.passed)
+
+
+def verdict_reason(result: RunResult) -> str:
+    """Why the run passed or failed, in a few words: "1 of 5 expectations failed, timed out"."""
+    n = len(result.expectations)
+    failed = failed_expectations(result)
+    if n == 0:
+        parts = ["no expectations"]
+    elif failed:
+        parts = [f"{failed} of {n} expectation{'s' if n != 1 else ''} failed"]
+    else:
+        parts = ["the expectation held" if n == 1 else f"all {n} expectations held"]
+    if not is_completed(result):
+        status = status_text(result)
+        parts.append(status if str(result.status) == RunStatus.SINK_NOT_OPENED else f"run {status}")
+    return ", ".join(parts)
+
+
+def unknown_counts_note(result: RunResult) -> str | None:
+    """Why lost/duplicates are unknown, when they are."""
+    unknown = [name for name in ("lost", "duplicates") if result.totals.get(name) is None]
+    if not unknown:
+        return None
+    why = ("the sink delivers to a real URL, whose receipts the bench cannot see"
+           if result.endpoint is None else "the endpoint did not report them")
+    return f"{' and '.join(unknown)} unknown: {why}"
+
+
+def ms_column(latency: Mapping[str, Any], name: str) -> str:
+    """A latency block's cell: count as a count, the rest as latencies."""
+    value = latency.get(name)
+    return count(value) if name == "count" else latency_cell(value)
+
+
+def sorted_status_codes(codes: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Status codes in numeric order (non-numeric labels such as "reset" last)."""
+    return sorted(codes.items(), key=lambda kv: (not str(kv[0]).isdigit(), str(kv[0]).zfill(3)))
+
+
+def sorted_errors(errors: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Error reasons, most frequent first."""
+    return sorted(errors.items(), key=lambda kv: (-kv[1], str(kv[0])))

@@ -1,0 +1,336 @@
+"""A bench run: wires source → runtime → engine → endpoint, measures, judges, reports.
+
+The CLI's `run` and the interactive session drive this same object. It takes
+the clock in; the seed comes from the scenario, so two runs of a scenario
+make the same choices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from sinkbench.clock import Clock, RealClock
+from sinkbench.config.settings import SinkSettings
+from sinkbench.endpoint.client import AdminClient, AdminError
+from sinkbench.endpoint.settings import settings_to_dict
+from sinkbench.engine.sink import HttpSink, SinkError
+from sinkbench.errors import BenchError, InputError
+from sinkbench.metrics.expect import evaluate, format_count, format_ms, format_seconds, metric_kind
+from sinkbench.redact import REDACTED, redact_headers, redact_url
+from sinkbench.run.metrics import RunMetrics, Snapshot
+from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
+from sinkbench.runtime import Runtime, RuntimeCounts
+from sinkbench.scenario.model import Scenario
+from sinkbench.sources.base import SourceMessage
+
+log = logging.getLogger("sinkbench.run")
+
+
+def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
+    spec = scenario.source
+    if spec.kind == "synthetic":
+        from sinkbench.sources.synthetic import SyntheticSource
+        return SyntheticSource(**spec.options, seed=scenario.seed, start_us=start_us, where_file=scenario.file)
+    if spec.kind == "recorded":
+        from sinkbench.sources.recorded import read_stream
+        assert spec.path is not None
+        return read_stream(spec.path, speed=spec.options.get("speed", "max"))
+    raise InputError("kind = \"iggy\" needs a live Iggy server source, which this version of sinkbench does not "
+                     "have yet; record the stream elsewhere and replay it with kind = \"recorded\"",
+                     dataclasses.replace(_where(scenario), key="source.kind"))
+
+
+def _where(scenario: Scenario):
+    from sinkbench.errors import Where
+    return Where(file=scenario.file)
+
+
+def redacted_settings(s: SinkSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(s):
+        if f.name == "secret_values":
+            continue
+        v = getattr(s, f.name)
+        if f.name == "url":
+            v = redact_url(v)
+        elif f.name == "headers":
+            v = redact_headers(dict(v), s.secret_values)
+        elif isinstance(v, frozenset):
+            v = sorted(v)
+        elif hasattr(v, "value"):
+            v = v.value
+        elif isinstance(v, str) and any(sec and sec in v for sec in s.secret_values):
+            v = REDACTED
+        out[f.name] = v
+    return out
+
+
+class _Metrics:
+    """The MetricsView expectations are judged against."""
+
+    def __init__(self, counts: dict[str, int | None], durations: dict[str, float | None], metrics: RunMetrics,
+                 status_codes: dict[str, int]) -> None:
+        self._counts = counts
+        self._durations = durations
+        self._m = metrics
+        self._status = status_codes
+
+    def count(self, name: str) -> float | None:
+        if name.startswith("status."):
+            return float(self._status.get(name.split(".", 1)[1], 0))
+        v = self._counts.get(name)
+        return None if v is None else float(v)
+
+    def duration(self, name: str) -> float | None:
+        return self._durations.get(name)
+
+    def distribution(self, name: str):
+        return {"latency.request": self._m.request_latency, "latency.delivery": self._m.delivery_latency}.get(name)
+
+
+class BenchRun:
+    """One scenario, run once. `await run()` returns the `RunResult`."""
+
+    def __init__(self, scenario: Scenario, *, clock: Clock | None = None, endpoint_in_process: bool = False) -> None:
+        self.scenario = scenario
+        self.clock = clock or RealClock()
+        self.endpoint_in_process = endpoint_in_process
+        self.metrics: RunMetrics | None = None
+        self.runtime: Runtime | None = None
+        self.sink: HttpSink | None = None
+        self.admin: AdminClient | None = None
+        self.total_hint: int | None = None
+        self._stop = asyncio.Event()
+        self._interrupted = False
+        self._endpoint: Any = None
+        self._start = 0.0
+
+    # -- control ------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Ctrl-C: stop now; reports are still written, marked interrupted."""
+        self._interrupted = True
+        self._stop.set()
+
+    def snapshot(self) -> Snapshot | None:
+        m, rt = self.metrics, self.runtime
+        if m is None or rt is None:
+            return None
+        c = rt.counts
+        rate, request_rate = m.rates()
+        return Snapshot(
+            elapsed=self.clock.now() - self._start, total=self.total_hint, fed=c.fed, delivered=c.delivered,
+            failed=c.failed, skipped=c.skipped, requests=m.requests, retries=m.retries, errors=m.errors,
+            in_flight=c.in_flight, rate=rate, request_rate=request_rate, paused=rt.paused,
+            status_codes=dict(m.status_codes), latency_request=m.request_latency.summary(),
+            latency_delivery=m.delivery_latency.summary(), timeline=tuple(m.timeline.rows(last=60)),
+            recent_requests=tuple(m.recent))
+
+    # -- the run --------------------------------------------------------------
+    async def _start_endpoint(self) -> str:
+        settings = self.scenario.endpoint
+        if self.endpoint_in_process:
+            from sinkbench.endpoint.server import Endpoint
+            endpoint = Endpoint(settings)
+            await endpoint.start()
+        else:
+            from sinkbench.endpoint.process import EndpointProcess
+            endpoint = EndpointProcess(settings)
+            await asyncio.to_thread(endpoint.start)
+        self._endpoint = endpoint
+        self.admin = AdminClient(endpoint.url, verify=endpoint.ca_pem_path or True)
+        return endpoint.url
+
+    async def _stop_endpoint(self) -> None:
+        if self.admin is not None:
+            await self.admin.aclose()
+        if self._endpoint is None:
+            return
+        if self.endpoint_in_process:
+            await self._endpoint.stop()
+        else:
+            await asyncio.to_thread(self._endpoint.stop)
+        self._endpoint = None
+
+    def _sink_settings(self, endpoint_url: str | None) -> SinkSettings:
+        s = self.scenario.sink.settings
+        if endpoint_url is None:
+            return s
+        changes: dict[str, Any] = {"url": endpoint_url.rstrip("/") + "/ingest"}
+        ca = getattr(self._endpoint, "ca_pem_path", None)
+        if ca and s.enhanced and not s.tls_ca_file:
+            changes["tls_ca_file"] = ca   # the embedded endpoint's own CA
+        return dataclasses.replace(s, **changes)
+
+    async def run(self, progress: Callable[[Snapshot], None] | None = None, progress_interval: float = 0.25) -> RunResult:
+        sc = self.scenario
+        clock = self.clock
+        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        endpoint_url = None
+        if sc.mock:
+            try:
+                endpoint_url = await self._start_endpoint()
+                await self.admin.reset()  # type: ignore[union-attr]
+            except (OSError, AdminError) as exc:
+                await self._stop_endpoint()
+                raise BenchError(f"the mock endpoint could not start: {exc}") from exc
+        try:
+            return await self._run(endpoint_url, started_at, progress, progress_interval)
+        finally:
+            await self._stop_endpoint()
+
+    async def _run(self, endpoint_url: str | None, started_at: str, progress: Callable[[Snapshot], None] | None,
+                   progress_interval: float) -> RunResult:
+        sc = self.scenario
+        clock = self.clock
+        self._start = start = clock.now()
+        settings = self._sink_settings(endpoint_url)
+        metrics = self.metrics = RunMetrics(clock, start)
+        source = build_source(sc, int(clock.wall() * 1_000_000))
+        self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
+        sink = self.sink = HttpSink(settings, clock=clock, rng=random.Random(sc.seed), observer=metrics.on_attempt,
+                                    dead_letter=_dead_letter_writer(settings))
+        runtime_settings = dataclasses.replace(
+            sc.runtime, max_in_flight=settings.effective_max_in_flight if not settings.batch_mode.per_message else 1)
+        runtime = self.runtime = Runtime(source, sink, runtime_settings, clock, observer=metrics)
+        notes: list[str] = []
+        status = RunStatus.COMPLETED
+        ticker = asyncio.create_task(self._tick(progress, progress_interval)) if progress else None
+        try:
+            try:
+                await sink.open()
+                opened = True
+            except SinkError as exc:
+                opened = False
+                status = RunStatus.SINK_NOT_OPENED
+                notes.append(f"the sink did not open, so the runtime started no consumer: {exc}")
+            if opened:
+                status = await self._drive(runtime, sc.timeout)
+            else:
+                runtime.counts.fed = sum(1 for _ in source)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+            counts = runtime.finish()
+            await sink.close()
+            if getattr(sink, "_dead_letter", None) is not None and hasattr(sink._dead_letter, "close"):
+                sink._dead_letter.close()  # type: ignore[union-attr]
+        if status is RunStatus.TIMEOUT:
+            notes.append(f"the run hit its timeout of {format_seconds(sc.timeout)}; "
+                         f"{counts.undelivered} message(s) had no outcome and count as undelivered")
+        if status is RunStatus.INTERRUPTED:
+            notes.append("the run was interrupted; messages without an outcome count as undelivered")
+        if runtime.source_error is not None:
+            notes.append(f"the source stopped at a bad line: {runtime.source_error}")
+        total = counts.fed
+        if self.total_hint is not None and status is not RunStatus.COMPLETED and counts.fed < self.total_hint:
+            counts.undelivered += self.total_hint - counts.fed
+            total = self.total_hint
+        endpoint_stats = None
+        if self.admin is not None:
+            try:
+                endpoint_stats = await self.admin.stats()
+            except AdminError as exc:
+                notes.append(f"could not read the endpoint's stats: {exc}")
+        return self._result(total, counts, endpoint_stats, status, started_at, settings, notes)
+
+    async def _drive(self, runtime: Runtime, timeout: float) -> RunStatus:
+        task = asyncio.create_task(runtime.run())
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({task, stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            stop.cancel()
+            self._interrupted = True
+            return RunStatus.INTERRUPTED
+        stop.cancel()
+        if task in done:
+            task.result()
+            return RunStatus.COMPLETED
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return RunStatus.INTERRUPTED if self._interrupted else RunStatus.TIMEOUT
+
+    async def _tick(self, progress: Callable[[Snapshot], None], interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            snap = self.snapshot()
+            if snap is not None:
+                progress(snap)
+
+    def _result(self, total: int, counts: RuntimeCounts, endpoint: dict[str, Any] | None, status: RunStatus,
+                started_at: str, settings: SinkSettings, notes: list[str]) -> RunResult:
+        sc = self.scenario
+        m = self.metrics
+        assert m is not None
+        duration = self.clock.now() - self._start
+        lost = duplicates = None
+        if endpoint is not None:
+            lost = max(0, total - int(endpoint.get("unique_messages", 0)))
+            duplicates = int(endpoint.get("duplicates", 0))
+        totals: dict[str, int | None] = {
+            "total": total, "delivered": counts.delivered, "failed": counts.failed, "skipped": counts.skipped,
+            "undelivered": counts.undelivered, "lost": lost, "duplicates": duplicates, "requests": m.requests,
+            "retries": m.retries, "bytes": m.bytes, "handed": counts.handed,
+        }
+        drain = self._drain(counts)
+        status_codes = dict(sorted(m.status_codes.items()))
+        view = _Metrics({**totals}, {"duration": duration, "drain": drain}, m, status_codes)
+        unknown = {} if sc.mock else {"lost": "the endpoint is a real URL", "duplicates": "the endpoint is a real URL"}
+        outcomes = evaluate(list(sc.expectations), view, unknown_reasons=unknown)
+        expectations = [ExpectationResult(o.expectation.metric, o.expectation.expression, o.observed,
+                                          _observed_text(o.expectation.metric, o.observed), o.passed, o.detail)
+                        for o in outcomes]
+        passed = all(e.passed for e in expectations) and status not in (RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
+        errors = dict(self.sink.stats.failure_reasons) if self.sink else {}
+        if counts.undelivered:
+            errors["undelivered (no outcome when the run stopped)"] = counts.undelivered
+        return RunResult(
+            scenario=sc.name, description=sc.description, file=sc.file, status=status, passed=passed,
+            started_at=started_at, duration=duration, drain=drain,
+            settings={"sink": redacted_settings(settings), "runtime": _plain(sc.runtime),
+                      "source": {"kind": sc.source.kind, **{k: v for k, v in sc.source.options.items() if k != "headers"}},
+                      "endpoint": settings_to_dict(sc.endpoint) if sc.mock else None, "seed": sc.seed,
+                      "timeout_s": sc.timeout},
+            totals=totals,
+            latency={"request": m.request_latency.summary(), "delivery": m.delivery_latency.summary()},
+            status_codes=status_codes, errors=errors, timeline=m.timeline.rows(), expectations=expectations,
+            endpoint=endpoint, warnings=list(sc.warnings), notes=notes)
+
+    def _drain(self, counts: RuntimeCounts) -> float | None:
+        faults = self.scenario.endpoint.faults if self.scenario.mock else ()
+        ends = [f.until for f in faults if f.until is not None]
+        if not faults or len(ends) != len(faults) or counts.last_delivery is None:
+            return None
+        return max(0.0, counts.last_delivery - self._start - max(ends))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return {f.name: (getattr(obj, f.name).value if hasattr(getattr(obj, f.name), "value") else getattr(obj, f.name))
+            for f in dataclasses.fields(obj)}
+
+
+def _observed_text(metric: str, value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    kind = metric_kind(metric)
+    if kind == "distribution":
+        return format_ms(value)
+    if kind == "duration":
+        return format_seconds(value)
+    return format_count(value)
+
+
+def _dead_letter_writer(settings: SinkSettings):
+    if not (settings.enhanced and settings.dead_letter_path):
+        return None
+    from sinkbench.run.deadletter import DeadLetterFile
+    return DeadLetterFile(settings.dead_letter_path)

@@ -1,0 +1,106 @@
+"""Counting during a run: one object fed by the engine's attempts and the runtime's batches.
+
+Counting is cheap and happens per event; anything that renders (the progress
+line, the screen) pulls a `Snapshot` a few times a second instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from sinkbench.clock import Clock
+from sinkbench.engine.accounting import Attempt, BatchResult, Outcome
+from sinkbench.metrics.histogram import Histogram
+from sinkbench.metrics.timeline import Timeline
+
+REQUEST_LOG_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of a run in progress, for the progress line and the screen."""
+
+    elapsed: float
+    total: int | None
+    fed: int
+    delivered: int
+    failed: int
+    skipped: int
+    requests: int
+    retries: int
+    errors: int
+    in_flight: int
+    rate: float                 # delivered per second over the last full second
+    request_rate: float
+    paused: bool
+    status_codes: dict[str, int]
+    latency_request: dict[str, Any]
+    latency_delivery: dict[str, Any]
+    timeline: tuple[dict[str, Any], ...]
+    recent_requests: tuple[Attempt, ...]
+
+    def progress(self) -> dict[str, Any]:
+        return {"elapsed": self.elapsed, "delivered": self.delivered, "total": self.total, "rate": self.rate,
+                "retries": self.retries, "errors": self.errors, "in_flight": self.in_flight,
+                "requests": self.requests}
+
+
+class RunMetrics:
+    def __init__(self, clock: Clock, start: float) -> None:
+        self.clock = clock
+        self.start = start
+        self.request_latency = Histogram()
+        self.delivery_latency = Histogram()
+        self.timeline = Timeline(start)
+        self.status_codes: Counter[str] = Counter()
+        self.requests = 0
+        self.retries = 0
+        self.bytes = 0
+        self.delivered = 0      # per consume() outcome, re-deliveries included
+        self.errors = 0
+        self.in_flight = 0
+        self.recent: deque[Attempt] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    # -- the engine's observer ----------------------------------------------
+    def on_attempt(self, a: Attempt) -> None:
+        self.requests += 1
+        self.bytes += a.body_bytes
+        if a.attempt:
+            self.retries += 1
+        self.status_codes[str(a.status) if a.status is not None else a.error or "error"] += 1
+        self.request_latency.record(a.latency * 1000.0)
+        self.timeline.add(a.started + a.latency, requests=1, retries=1 if a.attempt else 0)
+        self.recent.append(a)
+
+    # -- the runtime's observer ---------------------------------------------
+    def batch_started(self, n: int) -> None:
+        self.in_flight += n
+        self.timeline.sample_in_flight(self.clock.now(), self.in_flight)
+
+    def batch_finished(self, result: BatchResult, available: list[float]) -> None:
+        self.in_flight -= len(result.outcomes)
+        delivered = 0
+        errors = 0
+        hist = self.delivery_latency
+        for outcome, ack, avail in zip(result.outcomes, result.ack_times, available):
+            if outcome is Outcome.DELIVERED and ack is not None:
+                delivered += 1
+                hist.record((ack - avail) * 1000.0)
+            elif outcome is not Outcome.DELIVERED:
+                errors += 1
+        self.delivered += delivered
+        self.errors += errors
+        self.timeline.add(self.clock.now(), delivered=delivered, errors=errors, in_flight=self.in_flight)
+
+    def mark(self, label: str) -> None:
+        self.timeline.mark(self.clock.now(), label)
+
+    def rates(self) -> tuple[float, float]:
+        rows = self.timeline.rows(last=2)
+        if len(rows) >= 2:
+            row = rows[-2]
+            return float(row["delivered"]), float(row["requests"])
+        elapsed = max(self.clock.now() - self.start, 1e-9)
+        return self.delivered / elapsed, self.requests / elapsed

@@ -1,0 +1,303 @@
+"""The part of the Iggy connectors runtime that shapes delivery (DESIGN.md §3.9).
+
+One consumer per topic polls up to `batch_length` messages of one partition
+every `poll_interval` (a batch also closes at the end of available data) and
+awaits the sink's `consume()` before polling again. Offsets are committed
+before the sink runs (`after_polling`, at-most-once, Iggy today) or only
+after it succeeded (`after_consuming`, at-least-once: a failed batch is
+polled again, delivered messages in it are sent twice).
+
+Every message the source hands over ends in one final state; `RuntimeCounts`
+keeps them without holding messages (a run of millions stays small).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Iterable, Protocol
+
+from sinkbench.clock import Clock
+from sinkbench.engine.accounting import BatchResult, Outcome
+from sinkbench.errors import InputError
+from sinkbench.model import BatchMetadata, Message
+from sinkbench.sources.base import SourceMessage, SourceTopic
+
+
+class OffsetCommit(StrEnum):
+    AFTER_POLLING = "after_polling"
+    AFTER_CONSUMING = "after_consuming"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    batch_length: int = 1000
+    poll_interval: float = 0.005
+    offset_commit: OffsetCommit = OffsetCommit.AFTER_POLLING
+    max_in_flight: int = 1          # batches per topic at once (enhanced, batch modes, after_polling only)
+
+
+class Sink(Protocol):
+    async def consume(self, topic, meta: BatchMetadata, messages: list[Message]) -> BatchResult: ...
+
+
+class RuntimeObserver(Protocol):
+    def batch_started(self, n: int) -> None: ...
+    def batch_finished(self, result: BatchResult, available: list[float]) -> None: ...
+
+
+class _Entry:
+    __slots__ = ("message", "available", "outcome")
+
+    def __init__(self, message: Message, available: float) -> None:
+        self.message = message
+        self.available = available
+        self.outcome = Outcome.PENDING
+
+
+@dataclass
+class RuntimeCounts:
+    fed: int = 0            # messages the source handed over
+    handed: int = 0         # messages handed to consume(), re-polls included
+    delivered: int = 0
+    failed: int = 0
+    skipped: int = 0
+    undelivered: int = 0    # no outcome when the run stopped
+    in_flight: int = 0      # messages inside consume() right now
+    batches: int = 0
+    last_delivery: float | None = None
+
+    def add_final(self, outcome: Outcome, n: int = 1) -> None:
+        if outcome is Outcome.DELIVERED:
+            self.delivered += n
+        elif outcome is Outcome.FAILED:
+            self.failed += n
+        elif outcome is Outcome.SKIPPED:
+            self.skipped += n
+        else:
+            self.undelivered += n
+
+
+@dataclass
+class _Consumer:
+    topic: SourceTopic
+    partitions: dict[int, deque[_Entry]] = field(default_factory=dict)
+    order: deque[int] = field(default_factory=deque)   # round robin over partitions
+    buffered: int = 0
+    polled: dict[int, int] = field(default_factory=dict)   # after_consuming: entries of a partition being consumed
+    in_flight: list[list[_Entry]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def append(self, entry: _Entry) -> None:
+        p = entry.message.partition
+        if p not in self.partitions:
+            self.partitions[p] = deque()
+            self.order.append(p)
+        self.partitions[p].append(entry)
+        self.buffered += 1
+
+
+class Runtime:
+    def __init__(self, source: Iterable[SourceMessage], sink: Sink, settings: RuntimeSettings, clock: Clock,
+                 observer: RuntimeObserver | None = None, buffer_per_topic: int | None = None) -> None:
+        self.source = source
+        self.sink = sink
+        self.settings = settings
+        self.clock = clock
+        self.observer = observer
+        self.counts = RuntimeCounts()
+        self.source_error: InputError | None = None
+        self._cap = buffer_per_topic or max(4 * settings.batch_length, 10_000)
+        self._consumers: dict[tuple[str, str], _Consumer] = {}
+        self._space = asyncio.Event()
+        self._feeding_done = False
+        self._stopping = False
+        self._start = 0.0
+        self._paused = asyncio.Event()
+        self._paused.set()
+
+    # -- control -------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop polling; batches inside consume() finish."""
+        self._stopping = True
+        self._paused.set()
+
+    def pause(self) -> None:
+        self._paused.clear()
+
+    def resume(self) -> None:
+        self._paused.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._paused.is_set()
+
+    def set_sink(self, sink: Sink) -> None:
+        """Swap the sink between batches (live tuning); the accounting carries on."""
+        self.sink = sink
+
+    def pending(self) -> int:
+        return sum(c.buffered for c in self._consumers.values()) + self.counts.in_flight
+
+    # -- running -------------------------------------------------------------
+    async def run(self) -> RuntimeCounts:
+        """Feeds, polls and consumes until the source is exhausted and every message has an outcome.
+
+        Cancelling the task running this (timeout, Ctrl-C) ends it at once;
+        `finish()` then counts what had no outcome as undelivered.
+        """
+        self._start = self.clock.now()
+        try:
+            await self._feed()
+        finally:
+            self._feeding_done = True
+            self._space.set()
+        consumers = [c.task for c in list(self._consumers.values()) if c.task is not None]
+        if consumers:
+            await asyncio.gather(*consumers)
+        return self.counts
+
+    def finish(self) -> RuntimeCounts:
+        """Counts every message still without a final outcome (call once, after run() ended or was cancelled)."""
+        for c in self._consumers.values():
+            if c.task is not None and not c.task.done():
+                c.task.cancel()
+            seen: set[int] = set()
+            for batch in c.in_flight:
+                for e in batch:
+                    if id(e) not in seen:
+                        seen.add(id(e))
+                        self.counts.add_final(e.outcome)
+            for q in c.partitions.values():
+                for e in q:
+                    if id(e) not in seen:
+                        self.counts.add_final(e.outcome)
+            c.partitions.clear()
+            c.in_flight.clear()
+            c.buffered = 0
+        self.counts.in_flight = 0
+        return self.counts
+
+    async def _feed(self) -> None:
+        clock = self.clock
+        n = 0
+        try:
+            for sm in self.source:
+                if self._stopping:
+                    return
+                if sm.due > 0:
+                    wait = self._start + sm.due - clock.now()
+                    if wait > 0:
+                        await clock.sleep(wait)
+                consumer = self._consumer(sm.topic)
+                while consumer.buffered >= self._cap and not self._stopping:
+                    self._space.clear()
+                    await self._space.wait()
+                consumer.append(_Entry(sm.message, clock.now()))
+                self.counts.fed += 1
+                n += 1
+                if n % 256 == 0:
+                    await asyncio.sleep(0)
+        except InputError as exc:
+            # A bad line stops the feed; what was read is still delivered and accounted for.
+            self.source_error = exc
+
+    def _consumer(self, topic: SourceTopic) -> _Consumer:
+        key = (topic.stream, topic.topic)
+        c = self._consumers.get(key)
+        if c is None:
+            c = self._consumers[key] = _Consumer(topic)
+            c.task = asyncio.create_task(self._consume_loop(c), name=f"consumer {topic.stream}/{topic.topic}")
+        return c
+
+    def _poll(self, c: _Consumer) -> tuple[int, list[_Entry]]:
+        """Up to batch_length messages of the next partition with data (after_consuming: from its commit point)."""
+        after_consuming = self.settings.offset_commit is OffsetCommit.AFTER_CONSUMING
+        for _ in range(len(c.order)):
+            p = c.order[0]
+            c.order.rotate(-1)
+            q = c.partitions[p]
+            if not q:
+                continue
+            k = min(self.settings.batch_length, len(q))
+            if after_consuming:
+                return p, [q[i] for i in range(k)]
+            batch = [q.popleft() for _ in range(k)]
+            c.buffered -= k
+            self._space.set()
+            return p, batch
+        return -1, []
+
+    def _commit(self, c: _Consumer, partition: int, n: int) -> None:
+        q = c.partitions[partition]
+        for _ in range(n):
+            q.popleft()
+        c.buffered -= n
+        self._space.set()
+
+    async def _consume_loop(self, c: _Consumer) -> None:
+        settings = self.settings
+        clock = self.clock
+        concurrent = settings.max_in_flight if settings.offset_commit is OffsetCommit.AFTER_POLLING else 1
+        slots = asyncio.Semaphore(concurrent)
+        tasks: set[asyncio.Task[None]] = set()
+        last_poll = -settings.poll_interval
+        try:
+            while not self._stopping:
+                await self._paused.wait()
+                wait = last_poll + settings.poll_interval - clock.now()
+                if wait > 0:
+                    await clock.sleep(wait)
+                await slots.acquire()
+                last_poll = clock.now()
+                partition, batch = self._poll(c)
+                if not batch:
+                    slots.release()
+                    if self._feeding_done and c.buffered == 0 and not tasks:
+                        return
+                    await clock.sleep(settings.poll_interval)
+                    continue
+                if concurrent == 1:
+                    try:
+                        await self._consume(c, partition, batch)
+                    finally:
+                        slots.release()
+                else:
+                    task = asyncio.create_task(self._consume(c, partition, batch))
+                    tasks.add(task)
+                    task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _consume(self, c: _Consumer, partition: int, batch: list[_Entry]) -> None:
+        counts = self.counts
+        last = batch[-1].message
+        # Iggy labels the batch with the partition and offset of the message that closed it.
+        meta = BatchMetadata(partition_id=last.partition, current_offset=last.offset, schema=c.topic.schema)
+        c.in_flight.append(batch)
+        counts.in_flight += len(batch)
+        counts.handed += len(batch)
+        counts.batches += 1
+        if self.observer is not None:
+            self.observer.batch_started(len(batch))
+        try:
+            result = await self.sink.consume(c.topic.metadata, meta, [e.message for e in batch])
+        finally:
+            counts.in_flight -= len(batch)
+        c.in_flight.remove(batch)
+        for e, outcome in zip(batch, result.outcomes):
+            e.outcome = outcome
+        if self.observer is not None:
+            self.observer.batch_finished(result, [e.available for e in batch])
+        if self.settings.offset_commit is OffsetCommit.AFTER_CONSUMING:
+            if not result.ok:
+                return          # polled again from the same offset
+            self._commit(c, partition, len(batch))
+        for outcome in result.outcomes:
+            counts.add_final(outcome)
+        acks = [t for t in result.ack_times if t is not None]
+        if acks:
+            counts.last_delivery = max(acks)

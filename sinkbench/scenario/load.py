@@ -1,0 +1,350 @@
+"""Reading a scenario file (DESIGN.md §6): every section and key checked, errors naming file, line and key.
+
+`--set section.key=value` overrides are applied to the parsed document before
+validation, so an override is checked exactly like a key in the file, and an
+error in one names `--set` instead of a line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import tomlkit
+
+from sinkbench.config.connector import Connector, load_connector
+from sinkbench.config.load import apply_env_overrides, env_overrides, resolve_sink
+from sinkbench.config.settings import ALL_KEYS
+from sinkbench.durations import DurationError, parse_duration
+from sinkbench.endpoint.settings import EndpointSettings, parse_endpoint_settings
+from sinkbench.errors import InputError, InputErrors, Where
+from sinkbench.metrics.expect import parse_expectations
+from sinkbench.model import Schema
+from sinkbench.runtime import OffsetCommit, RuntimeSettings
+from sinkbench.scenario.model import MOCK, Scenario, SourceSpec
+from sinkbench.sources.recorded import speed_factor
+from sinkbench.tomlsrc import TomlSource, load_toml, parse_toml
+
+SECTIONS = ("scenario", "source", "runtime", "sink", "endpoint", "expect")
+SCENARIO_KEYS = ("name", "description", "seed", "timeout")
+RUNTIME_KEYS = ("batch_length", "poll_interval", "offset_commit")
+SOURCE_KEYS = {
+    "synthetic": ("kind", "count", "rate", "schema", "payload_bytes", "stream", "topics", "partitions", "headers"),
+    "recorded": ("kind", "path", "speed"),
+    "iggy": ("kind", "connection", "stream", "topics", "consumer_group", "count"),
+}
+DEFAULT_TIMEOUT = 120.0
+# A stand-in that passes URL validation while the embedded endpoint's address is not known yet.
+MOCK_PLACEHOLDER = "http://127.0.0.1:1/ingest"
+
+
+def _hint(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def parse_set(item: str) -> tuple[list[str], Any]:
+    """`sink.max_retries=5` → (["sink", "max_retries"], 5). Values are TOML values; bare words are strings."""
+    if "=" not in item:
+        raise InputError(f"expected KEY=VALUE, got {item!r}", Where(file="--set"))
+    key, _, raw = item.partition("=")
+    path = [p.strip() for p in key.strip().split(".")]
+    if len(path) < 2 or not all(path):
+        raise InputError(f"expected a dotted key such as sink.batch_mode, got {key!r}", Where(file="--set", key=key))
+    try:
+        value = tomlkit.parse(f"v = {raw.strip()}")["v"]
+        value = value.unwrap() if hasattr(value, "unwrap") else value
+    except Exception:
+        value = raw.strip()
+    return path, value
+
+
+class _Doc:
+    """The scenario's data with a locator that knows which keys came from `--set`."""
+
+    def __init__(self, src: TomlSource, overrides: Sequence[str]) -> None:
+        self.src = src
+        self.data = src.data
+        self.overridden: set[tuple[str, ...]] = set()
+        for item in overrides:
+            path, value = parse_set(item)
+            if path[0] not in SECTIONS:
+                raise InputError(f"unknown section '{path[0]}'{_hint(path[0], SECTIONS)}", Where(file="--set", key=".".join(path)))
+            table = self.data
+            for part in path[:-1]:
+                nxt = table.setdefault(part, {})
+                if not isinstance(nxt, dict):
+                    raise InputError(f"'{part}' is not a table", Where(file="--set", key=".".join(path)))
+                table = nxt
+            table[path[-1]] = value
+            self.overridden.add(tuple(path))
+
+    def where(self, *path: str | int) -> Where:
+        strs = tuple(str(p) for p in path)
+        for n in range(len(strs), 0, -1):
+            if strs[:n] in self.overridden:
+                return Where(file="--set", key=".".join(strs))
+        return self.src.where(*path)
+
+    def error(self, message: str, *path: str | int) -> InputError:
+        return InputError(message, self.where(*path))
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def _table(doc: _Doc, name: str, errors: list[InputError]) -> dict[str, Any]:
+    v = doc.data.get(name, {})
+    if not isinstance(v, dict):
+        errors.append(doc.error(f"expected a table [{name}], got {_type_name(v)}", name))
+        return {}
+    return v
+
+
+def _check_keys(doc: _Doc, section: str, table: Mapping[str, Any], allowed: Sequence[str],
+                errors: list[InputError], what: str | None = None) -> None:
+    for key in table:
+        if key not in allowed:
+            errors.append(doc.error(f"unknown key '{key}' in [{section}]{' for ' + what if what else ''}"
+                                    f"{_hint(key, allowed)}", section, key))
+
+
+def _duration(doc: _Doc, table: Mapping[str, Any], section: str, key: str, default: float,
+              errors: list[InputError]) -> float:
+    if key not in table:
+        return default
+    v = table[key]
+    if not isinstance(v, str):
+        errors.append(doc.error(f"expected a duration string such as \"30s\", got {_type_name(v)} {v!r}", section, key))
+        return default
+    try:
+        return parse_duration(v)
+    except DurationError as exc:
+        errors.append(doc.error(str(exc), section, key))
+        return default
+
+
+def _int(doc: _Doc, table: Mapping[str, Any], section: str, key: str, default: int, errors: list[InputError],
+         minimum: int = 0) -> int:
+    if key not in table:
+        return default
+    v = table[key]
+    if not isinstance(v, int) or isinstance(v, bool):
+        errors.append(doc.error(f"expected an integer, got {_type_name(v)} {v!r}", section, key))
+        return default
+    if v < minimum:
+        errors.append(doc.error(f"must be at least {minimum}, got {v}", section, key))
+        return default
+    return v
+
+
+def _source(doc: _Doc, table: dict[str, Any], base: Path, connector: Connector | None,
+            errors: list[InputError]) -> SourceSpec:
+    kind = table.get("kind", "synthetic")
+    if kind not in SOURCE_KEYS:
+        errors.append(doc.error(f"unknown source kind {kind!r} (expected one of: synthetic, recorded, iggy)"
+                                f"{_hint(str(kind), list(SOURCE_KEYS))}", "source", "kind"))
+        return SourceSpec("synthetic", {"count": 0})
+    _check_keys(doc, "source", table, SOURCE_KEYS[kind], errors, f"kind = \"{kind}\"")
+    opts = {k: v for k, v in table.items() if k != "kind"}
+    if kind == "recorded":
+        raw = opts.get("path")
+        if not isinstance(raw, str) or not raw:
+            errors.append(doc.error("a recorded source needs path = \"streams/FILE.jsonl\" (relative to the scenario)",
+                                    "source", "path"))
+            return SourceSpec(kind, opts)
+        path = (base / raw) if not os.path.isabs(raw) else Path(raw)
+        if not path.is_file():
+            errors.append(doc.error(f"stream file not found: {path}", "source", "path"))
+        try:
+            speed_factor(opts.get("speed", "max"), where_file=doc.src.name)
+        except InputError as exc:
+            errors.append(doc.error(exc.message, "source", "speed"))
+        return SourceSpec(kind, opts, path)
+    if kind == "synthetic":
+        first = connector.streams[0] if connector else None
+        opts.setdefault("stream", first.stream if first else "bench")
+        opts.setdefault("topics", list(first.topics) if first else ["events"])
+        if "schema" not in opts and first is not None and first.schema in (Schema.JSON, Schema.TEXT, Schema.RAW):
+            opts["schema"] = str(first.schema)
+        for key in ("count",):
+            if key not in opts:
+                errors.append(doc.error(f"a synthetic source needs '{key}'", "source", key))
+        # Build once to validate every argument; the run builds its own with the run's start time.
+        from sinkbench.sources.synthetic import SyntheticSource
+        try:
+            SyntheticSource(**{k: v for k, v in opts.items()}, seed=0, start_us=0, where_file=doc.src.name)
+        except InputError as exc:
+            key = (exc.where.key or "source").split(".", 1)[-1]
+            errors.append(doc.error(exc.message, "source", key))
+        except TypeError as exc:
+            errors.append(doc.error(f"invalid synthetic source: {exc}", "source"))
+        return SourceSpec(kind, opts)
+    if connector is not None and connector.streams:
+        first = connector.streams[0]
+        opts.setdefault("stream", first.stream)
+        opts.setdefault("topics", list(first.topics))
+        if first.consumer_group:
+            opts.setdefault("consumer_group", first.consumer_group)
+    return SourceSpec(kind, opts)
+
+
+def _runtime(doc: _Doc, table: dict[str, Any], connector: Connector | None, errors: list[InputError]) -> RuntimeSettings:
+    _check_keys(doc, "runtime", table, RUNTIME_KEYS, errors)
+    first = connector.streams[0] if connector else None
+    batch_length = _int(doc, table, "runtime", "batch_length", first.batch_length if first else 1000, errors, minimum=1)
+    poll = _duration(doc, table, "runtime", "poll_interval", first.poll_interval if first else 0.005, errors)
+    commit_raw = table.get("offset_commit", "after_polling")
+    try:
+        commit = OffsetCommit(commit_raw)
+    except ValueError:
+        errors.append(doc.error(f"unknown offset_commit {commit_raw!r} (expected after_polling or after_consuming)",
+                                "runtime", "offset_commit"))
+        commit = OffsetCommit.AFTER_POLLING
+    return RuntimeSettings(batch_length=batch_length, poll_interval=poll, offset_commit=commit)
+
+
+def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Scenario:
+    env = os.environ if env is None else env
+    doc = _Doc(src, overrides)
+    base = Path(src.name).resolve().parent
+    errors: list[InputError] = []
+    warnings: list[str] = []
+    for section in doc.data:
+        if section not in SECTIONS:
+            errors.append(doc.error(f"unknown section [{section}]{_hint(section, SECTIONS)}", section))
+
+    meta = _table(doc, "scenario", errors)
+    _check_keys(doc, "scenario", meta, SCENARIO_KEYS, errors)
+    name = meta.get("name", Path(src.name).stem)
+    description = meta.get("description", "")
+    for key, value in (("name", name), ("description", description)):
+        if not isinstance(value, str):
+            errors.append(doc.error(f"expected a string, got {_type_name(value)}", "scenario", key))
+    seed = _int(doc, meta, "scenario", "seed", 0, errors)
+    timeout = _duration(doc, meta, "scenario", "timeout", DEFAULT_TIMEOUT, errors)
+    if "timeout" in meta and timeout <= 0:
+        errors.append(doc.error("must be longer than 0s", "scenario", "timeout"))
+
+    sink_table = _table(doc, "sink", errors)
+    connector: Connector | None = None
+    if "connector" in sink_table:
+        raw = sink_table["connector"]
+        if not isinstance(raw, str) or not raw:
+            errors.append(doc.error("expected the path of an Iggy connector file", "sink", "connector"))
+        else:
+            path = base / raw if not os.path.isabs(raw) else Path(raw)
+            try:
+                connector = load_connector(path, env)
+                warnings.extend(str(w) for w in connector.sink.warnings)
+            except InputErrors as exc:
+                errors.extend(exc.errors)
+            except InputError as exc:
+                errors.append(exc if exc.where.file else doc.error(exc.message, "sink", "connector"))
+
+    source = _source(doc, _table(doc, "source", errors), base, connector, errors)
+    runtime = _runtime(doc, _table(doc, "runtime", errors), connector, errors)
+
+    own = {k: v for k, v in sink_table.items() if k != "connector"}
+    for key in own:
+        if key not in ALL_KEYS:
+            errors.append(doc.error(f"unknown key '{key}' in [sink]{_hint(key, ALL_KEYS)}", "sink", key))
+    merged: dict[str, Any] = _connector_effective(connector, env) if connector else {}
+    merged.update({k: v for k, v in own.items() if k in ALL_KEYS})
+    url = merged.get("url")
+    mock = url == MOCK
+    if mock:
+        merged["url"] = MOCK_PLACEHOLDER
+    connector_keys = set(merged) - set(own)
+
+    def locate(key: str) -> Where:
+        top = key.split(".", 1)[0]
+        if connector is not None and top in connector_keys:
+            prefix = () if connector.bare else ("plugin_config",)
+            return connector.source.where(*prefix, *key.split(".", 1))
+        return doc.where("sink", *key.split(".", 1))
+
+    sink = None
+    try:
+        sink = resolve_sink(merged, locate, env=env, unknown_is_error=False)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    if sink is not None:
+        warnings.extend(str(w) for w in sink.warnings if str(w) not in warnings)
+
+    endpoint = EndpointSettings()
+    if "endpoint" in doc.data:
+        try:
+            endpoint = parse_endpoint_settings(doc.data["endpoint"], _LocatingSource(doc), ("endpoint",))
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+        except InputError as exc:
+            errors.append(exc)
+        if not mock:
+            warnings.append("[endpoint] is ignored: the sink's url is not \"mock\"")
+
+    expectations = []
+    expect_table = _table(doc, "expect", errors)
+    try:
+        expectations = parse_expectations(expect_table, where=lambda metric, index: _expect_where(doc, metric, index))
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    if not mock and expectations:
+        from sinkbench.metrics.expect import check_known
+        errors.extend(check_known(expectations, {
+            "lost": "the endpoint is a real URL, whose ledger the bench cannot read",
+            "duplicates": "the endpoint is a real URL, whose ledger the bench cannot read"}))
+
+    if errors:
+        raise InputErrors(errors)
+    assert sink is not None
+    return Scenario(name=name, description=description, file=src.name, seed=seed, timeout=timeout, source=source,
+                    runtime=runtime, sink=sink, mock=mock, endpoint=endpoint, expectations=tuple(expectations),
+                    warnings=tuple(warnings), sink_table=merged)
+
+
+def _connector_effective(connector: Connector, env: Mapping[str, str]) -> dict[str, Any]:
+    """The connector's plugin_config as a plain table, its environment overrides applied."""
+    table = connector.source.data if connector.bare else connector.source.data.get("plugin_config", {})
+    return apply_env_overrides(dict(table), env_overrides(connector.key, env), {})
+
+
+def _expect_where(doc: _Doc, metric: str, index: int | None) -> Where:
+    # `latency.delivery = ...` unquoted is a nested table: try both spellings.
+    for path in (("expect", metric), ("expect", *metric.split("."))):
+        line = doc.src.line(*path) if path[-1] is not None else None
+        if line is not None and doc.src.lines.get(tuple(path)) is not None:
+            w = doc.where(*path)
+            return Where(file=w.file, line=w.line, key=f"expect.{metric}" + (f"[{index}]" if index is not None else ""))
+    w = doc.where("expect")
+    return Where(file=w.file, line=w.line, key=f"expect.{metric}")
+
+
+class _LocatingSource:
+    """Makes the endpoint parser's errors name `--set` for overridden keys."""
+
+    def __init__(self, doc: _Doc) -> None:
+        self._doc = doc
+        self.name = doc.src.name
+
+    def where(self, *path: str | int) -> Where:
+        return self._doc.where(*path)
+
+    def error(self, message: str, *path: str | int) -> InputError:
+        return self._doc.error(message, *path)
+
+    def line(self, *path: str | int) -> int | None:
+        return self._doc.src.line(*path)
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Scenario:
+    return scenario_from_source(load_toml(path), overrides, env)
+
+
+def scenario_from_text(text: str, name: str = "scenario.toml", overrides: Sequence[str] = (),
+                       env: Mapping[str, str] | None = None) -> Scenario:
+    return scenario_from_source(parse_toml(text, name), overrides, env)

@@ -1,0 +1,140 @@
+"""The runtime emulation of DESIGN.md §3.9 with a scripted sink and a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sinkbench.clock import ManualClock
+from sinkbench.engine.accounting import BatchResult, Outcome
+from sinkbench.model import BatchMetadata, Message, Schema
+from sinkbench.runtime import OffsetCommit, Runtime, RuntimeSettings
+from sinkbench.sources.base import SourceMessage, SourceTopic
+
+T1 = SourceTopic("s", "a", Schema.JSON)
+T2 = SourceTopic("s", "b", Schema.JSON)
+
+
+def feed(n: int, topic: SourceTopic = T1, partitions: int = 1, due_step: float = 0.0) -> list[SourceMessage]:
+    return [SourceMessage(topic, Message(id=i, offset=i // partitions, timestamp=i, payload={"i": i},
+                                         partition=i % partitions), due=i * due_step) for i in range(n)]
+
+
+class ScriptedSink:
+    """Records every batch; `fail` decides per call whether the whole batch fails."""
+
+    def __init__(self, clock: ManualClock, fail=lambda call, msgs: False, cost: float = 0.001) -> None:
+        self.clock = clock
+        self.calls: list[tuple[str, BatchMetadata, list[int]]] = []
+        self.fail = fail
+        self.cost = cost
+
+    async def consume(self, topic, meta, messages):
+        self.calls.append((topic.topic, meta, [m.id for m in messages]))
+        await self.clock.sleep(self.cost)
+        bad = self.fail(len(self.calls), messages)
+        outcome = Outcome.FAILED if bad else Outcome.DELIVERED
+        n = len(messages)
+        return BatchResult([outcome] * n, [None if bad else self.clock.now()] * n, error="status 503" if bad else None)
+
+
+async def run(source, sink, clock, **kw) -> Runtime:
+    rt = Runtime(source, sink, RuntimeSettings(**kw), clock)
+    await rt.run()
+    rt.finish()
+    return rt
+
+
+async def test_batches_fill_to_batch_length_when_everything_is_available():
+    clock = ManualClock()
+    sink = ScriptedSink(clock)
+    rt = await run(feed(250), sink, clock, batch_length=100)
+    assert [len(ids) for _, _, ids in sink.calls] == [100, 100, 50]
+    assert rt.counts.delivered == 250 and rt.counts.fed == 250 and rt.counts.undelivered == 0
+
+
+async def test_batches_close_at_end_of_available_data_when_paced():
+    clock = ManualClock()
+    sink = ScriptedSink(clock, cost=0.0001)
+    rt = await run(feed(30, due_step=0.01), sink, clock, batch_length=100, poll_interval=0.005)
+    assert all(len(ids) < 100 for _, _, ids in sink.calls) and len(sink.calls) > 1
+    assert rt.counts.delivered == 30
+
+
+async def test_one_consumer_per_topic_and_batch_partition_from_last_message():
+    clock = ManualClock()
+    sink = ScriptedSink(clock)
+    source = sorted(feed(10, T1, partitions=2) + feed(5, T2), key=lambda sm: sm.due)
+    rt = await run(source, sink, clock, batch_length=100)
+    topics = {t for t, _, _ in sink.calls}
+    assert topics == {"a", "b"}
+    for topic, meta, ids in sink.calls:
+        if topic == "a":
+            # one partition per poll; the batch carries that partition and its last offset
+            assert all(i % 2 == meta.partition_id for i in ids)
+            assert meta.current_offset == ids[-1] // 2
+    assert rt.counts.delivered == 15
+
+
+async def test_after_polling_loses_a_failed_batch():
+    clock = ManualClock()
+    sink = ScriptedSink(clock, fail=lambda call, msgs: call == 1)
+    rt = await run(feed(20), sink, clock, batch_length=10)
+    assert len(sink.calls) == 2
+    assert rt.counts.failed == 10 and rt.counts.delivered == 10 and rt.counts.handed == 20
+
+
+async def test_after_consuming_polls_a_failed_batch_again():
+    clock = ManualClock()
+    sink = ScriptedSink(clock, fail=lambda call, msgs: call <= 2)
+    rt = await run(feed(20), sink, clock, batch_length=10, offset_commit=OffsetCommit.AFTER_CONSUMING)
+    assert [ids for _, _, ids in sink.calls][:3] == [list(range(10))] * 3
+    assert rt.counts.delivered == 20 and rt.counts.failed == 0 and rt.counts.handed == 40
+
+
+async def test_cancelled_run_counts_in_flight_and_unread_as_undelivered():
+    clock = ManualClock()
+
+    class Hanging(ScriptedSink):
+        async def consume(self, topic, meta, messages):
+            self.calls.append((topic.topic, meta, [m.id for m in messages]))
+            await asyncio.Event().wait()
+
+    rt = Runtime(feed(50), Hanging(clock), RuntimeSettings(batch_length=10), clock)
+    task = asyncio.create_task(rt.run())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    counts = rt.finish()
+    assert counts.fed == 50 and counts.undelivered == 50
+    assert counts.delivered + counts.failed + counts.skipped + counts.undelivered == counts.fed
+
+
+async def test_feeder_waits_for_due_times():
+    clock = ManualClock()
+    sink = ScriptedSink(clock, cost=0.0)
+    await run(feed(5, due_step=1.0), sink, clock, batch_length=10, poll_interval=0.1)
+    assert clock.now() >= 4.0
+
+
+async def test_concurrent_batches_in_enhanced_after_polling():
+    clock = ManualClock()
+    in_flight = 0
+    peak = 0
+
+    class Slow(ScriptedSink):
+        async def consume(self, topic, meta, messages):
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            for _ in range(5):
+                await asyncio.sleep(0)
+            in_flight -= 1
+            n = len(messages)
+            return BatchResult([Outcome.DELIVERED] * n, [clock.now()] * n)
+
+    rt = await run(feed(100), Slow(clock), clock, batch_length=10, max_in_flight=4, poll_interval=0.0)
+    assert rt.counts.delivered == 100 and peak > 1
