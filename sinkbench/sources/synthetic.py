@@ -1,0 +1,172 @@
+"""Synthetic streams: messages generated from a seed (the scenario's `[source] kind = "synthetic"`).
+
+Everything derives from the seed, so two runs with the same arguments yield
+identical messages. Generation is lazy and costs a few big-integer operations
+per message (no per-byte randomness: the payload filler is drawn once and
+sliced), so a million messages take a couple of seconds and no memory.
+
+Per message `seq` (0, 1, 2, ...):
+
+- topic `seq % len(topics)`, then partition round-robin within the topic, so
+  offsets are contiguous from 0 per (topic, partition);
+- id `(base + seq × step) mod 2^128` with a seeded base and odd step: a
+  bijection of `seq`, so ids never collide yet look random;
+- timestamp `start_us + seq / rate` seconds (µs; with rate 0, `start_us + seq`
+  µs to keep them increasing), origin_timestamp up to ~1 ms earlier (a seeded
+  jitter), checksum a seeded 64-bit mix of `seq` (deterministic, not a hash
+  of the payload: hashing the JSON would cost an encode per message);
+- payload unique by carrying `seq`, sized to about `payload_bytes`;
+- due `seq / rate` seconds (0 with rate 0: everything available at once).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from sinkbench.errors import InputError, Where
+from sinkbench.model import U64_MAX, U128_MAX, HeaderValue, Message, Schema
+from sinkbench.sources.base import SourceMessage, SourceTopic
+
+SCHEMAS = (Schema.JSON, Schema.TEXT, Schema.RAW)
+MIN_PAYLOAD_BYTES = 16
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+MAX_PARTITIONS = 100_000
+_M64 = U64_MAX
+_FILLER_BLOCK = 1024
+_FILLER_ALPHABET = string.ascii_letters + string.digits  # never needs JSON escaping: 1 char = 1 byte
+
+
+def _splitmix64(x: int) -> int:
+    """A bijective 64-bit mix (splitmix64's finaliser): distinct inputs, well-spread outputs."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+class SyntheticSource:
+    """`count` generated messages; see the module docstring for how each field is made.
+
+    Invalid arguments raise `InputError` with `Where(file=where_file,
+    key="source.<argument>")`, so the scenario layer can point at its line.
+    """
+
+    def __init__(self, count: int, *, rate: float = 0, schema: Schema | str = "json", payload_bytes: int = 256,
+                 stream: str = "bench", topics: Sequence[str] = ("events",), partitions: int = 1,
+                 headers: Mapping[str, str] | None = None, seed: int = 0, start_us: int,
+                 where_file: str | None = None) -> None:
+        def fail(key: str, message: str) -> InputError:
+            return InputError(message, Where(file=where_file, key=f"source.{key}"))
+
+        def is_int(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        if not is_int(count) or not 0 <= count <= U64_MAX:
+            raise fail("count", f"must be a whole number ≥ 0, got {count!r}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate < 0:
+            raise fail("rate", f"must be a number ≥ 0 (messages per second; 0 = as fast as possible), got {rate!r}")
+        try:
+            schema = Schema(schema)
+        except ValueError:
+            schema = None  # type: ignore[assignment]
+        if schema not in SCHEMAS:
+            raise fail("schema", f"must be one of {', '.join(s.value for s in SCHEMAS)}, got {schema!r}")
+        if not is_int(payload_bytes) or not MIN_PAYLOAD_BYTES <= payload_bytes <= MAX_PAYLOAD_BYTES:
+            raise fail("payload_bytes", f"must be a whole number in {MIN_PAYLOAD_BYTES}..{MAX_PAYLOAD_BYTES}, "
+                                        f"got {payload_bytes!r}")
+        if not isinstance(stream, str) or not stream:
+            raise fail("stream", f"must be a non-empty string, got {stream!r}")
+        if isinstance(topics, str) or not isinstance(topics, Sequence) or not topics:
+            raise fail("topics", f"must be a non-empty list of topic names, got {topics!r}")
+        for name in topics:
+            if not isinstance(name, str) or not name:
+                raise fail("topics", f"topic names must be non-empty strings, got {name!r}")
+        duplicates = sorted({t for t in topics if list(topics).count(t) > 1})
+        if duplicates:
+            raise fail("topics", f"topic names must be unique; {duplicates[0]!r} appears more than once")
+        if not is_int(partitions) or not 1 <= partitions <= MAX_PARTITIONS:
+            raise fail("partitions", f"must be a whole number in 1..{MAX_PARTITIONS}, got {partitions!r}")
+        if not is_int(seed):
+            raise fail("seed", f"must be a whole number, got {seed!r}")
+        if not is_int(start_us) or not 0 <= start_us <= U64_MAX:
+            raise fail("start_us", f"must be microseconds since the epoch (0..{U64_MAX}), got {start_us!r}")
+        if headers is not None and not isinstance(headers, Mapping):
+            raise fail("headers", f"must be a table of header name = string value, got {headers!r}")
+        for key, value in (headers or {}).items():
+            if not isinstance(key, str) or not 0 < len(key.encode()) <= 255:
+                raise fail(f"headers.{key}", "header names must be 1..255 bytes (as in Iggy)")
+            if not isinstance(value, str) or not 0 < len(value.encode()) <= 255:
+                raise fail(f"headers.{key}",
+                           f"header values must be strings of 1..255 bytes (as in Iggy), got {value!r}")
+
+        self.count = count
+        self.rate = float(rate)
+        self.schema = schema
+        self.payload_bytes = payload_bytes
+        self.stream = stream
+        self.topic_names = tuple(topics)
+        self.partitions = partitions
+        self.seed = seed
+        self.start_us = start_us
+        self._step_us = 1e6 / self.rate if self.rate else 1.0
+        if count and start_us + int((count - 1) * self._step_us) > U64_MAX:
+            raise fail("start_us", "the last message's timestamp would pass the u64 range")
+        # One immutable mapping shared by every message: headers cost no memory per message.
+        self.headers: Mapping[str, HeaderValue] | None = (
+            MappingProxyType({k: HeaderValue.string(v) for k, v in headers.items()}) if headers else None)
+        self._topics = [SourceTopic(stream, name, schema) for name in self.topic_names]
+
+        pace = f"at {self.rate:g}/s" if self.rate else "all at once"
+        where = f"{stream}/{','.join(self.topic_names)}" + (f" ×{partitions} partitions" if partitions > 1 else "")
+        self.name = f"synthetic: {count} {schema.value} messages of {payload_bytes} B {pace} on {where}"
+
+    def topics(self) -> list[SourceTopic]:
+        return list(self._topics)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[SourceMessage]:
+        rng = random.Random(self.seed)
+        id_base = rng.getrandbits(128)
+        id_step = rng.getrandbits(128) | 1  # odd, so seq → id is a bijection mod 2^128
+        mix_key = rng.getrandbits(64)
+        # A random block repeated: distinct-looking filler without drawing per byte of a large payload.
+        block = "".join(rng.choices(_FILLER_ALPHABET, k=min(self.payload_bytes, _FILLER_BLOCK)))
+        filler = (block * (self.payload_bytes // len(block) + 1))[:self.payload_bytes]
+        filler_bytes = filler.encode("ascii")
+
+        topics, n_topics, n_parts = self._topics, len(self._topics), self.partitions
+        size, schema, headers = self.payload_bytes, self.schema, self.headers
+        start_us, step_us, rate = self.start_us, self._step_us, self.rate
+        # Compact-JSON size of the json payload with seq = partition = 0 and empty data, per topic.
+        json_base = [len(orjson.dumps({"seq": 0, "topic": t.topic, "partition": 0, "data": ""})) - 2 for t in topics]
+
+        for seq in range(self.count):
+            t = seq % n_topics
+            rest = seq // n_topics
+            partition = rest % n_parts
+            offset = rest // n_parts
+            topic = topics[t]
+            if schema is Schema.JSON:
+                fill = size - json_base[t] - len(str(seq)) - len(str(partition))
+                payload: Any = {"seq": seq, "topic": topic.topic, "partition": partition,
+                                "data": filler[:fill] if fill > 0 else ""}
+            elif schema is Schema.TEXT:
+                prefix = f"seq={seq} "
+                payload = prefix + filler[:size - len(prefix)]
+            else:
+                payload = seq.to_bytes(8, "big") + filler_bytes[:size - 8]
+            mixed = _splitmix64(seq ^ mix_key)
+            timestamp = start_us + int(seq * step_us)
+            origin = timestamp - (mixed >> 54)  # 0..1023 µs of producer-to-server delay
+            message = Message((id_base + seq * id_step) & U128_MAX, offset, timestamp, payload,
+                              origin if origin > 0 else 0, mixed, headers, partition)
+            yield SourceMessage(topic, message, seq / rate if rate else 0.0)
