@@ -50,9 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sinkbench.malloc import tune_malloc
+    from sinkbench.tuning import tune_process
 
-    tune_malloc()
+    tune_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     module = getattr(args, "_module", None)

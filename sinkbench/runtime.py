@@ -48,13 +48,10 @@ class RuntimeObserver(Protocol):
     def batch_finished(self, result: BatchResult, available: list[float]) -> None: ...
 
 
-class _Entry:
-    __slots__ = ("message", "available", "outcome")
-
-    def __init__(self, message: Message, available: float) -> None:
-        self.message = message
-        self.available = available
-        self.outcome = Outcome.PENDING
+# An entry is [message, available_at, last_outcome]: a plain list because the
+# runtime makes one per message and a list is the cheapest mutable record.
+_MSG, _AVAILABLE, _OUTCOME = 0, 1, 2
+_Entry = list
 
 
 @dataclass
@@ -91,11 +88,12 @@ class _Consumer:
     task: asyncio.Task[None] | None = None
 
     def append(self, entry: _Entry) -> None:
-        p = entry.message.partition
-        if p not in self.partitions:
-            self.partitions[p] = deque()
+        p = entry[_MSG].partition
+        q = self.partitions.get(p)
+        if q is None:
+            q = self.partitions[p] = deque()
             self.order.append(p)
-        self.partitions[p].append(entry)
+        q.append(entry)
         self.buffered += 1
 
 
@@ -169,11 +167,11 @@ class Runtime:
                 for e in batch:
                     if id(e) not in seen:
                         seen.add(id(e))
-                        self.counts.add_final(e.outcome)
+                        self.counts.add_final(e[_OUTCOME])
             for q in c.partitions.values():
                 for e in q:
                     if id(e) not in seen:
-                        self.counts.add_final(e.outcome)
+                        self.counts.add_final(e[_OUTCOME])
             c.partitions.clear()
             c.in_flight.clear()
             c.buffered = 0
@@ -182,6 +180,11 @@ class Runtime:
 
     async def _feed(self) -> None:
         clock = self.clock
+        counts = self.counts
+        pending = Outcome.PENDING
+        last_topic: SourceTopic | None = None
+        consumer: _Consumer | None = None
+        now = clock.now()
         n = 0
         try:
             for sm in self.source:
@@ -191,15 +194,23 @@ class Runtime:
                     wait = self._start + sm.due - clock.now()
                     if wait > 0:
                         await clock.sleep(wait)
-                consumer = self._consumer(sm.topic)
-                while consumer.buffered >= self._cap and not self._stopping:
-                    self._space.clear()
-                    await self._space.wait()
-                consumer.append(_Entry(sm.message, clock.now()))
-                self.counts.fed += 1
+                    now = clock.now()
+                if sm.topic is not last_topic:
+                    consumer = self._consumer(sm.topic)
+                    last_topic = sm.topic
+                assert consumer is not None
+                if consumer.buffered >= self._cap:
+                    while consumer.buffered >= self._cap and not self._stopping:
+                        self._space.clear()
+                        await self._space.wait()
+                    now = clock.now()
+                consumer.append([sm.message, now, pending])
+                counts.fed += 1
                 n += 1
-                if n % 256 == 0:
+                if n % 512 == 0:
+                    # Let consumers run; messages read without yielding became available together.
                     await asyncio.sleep(0)
+                    now = clock.now()
         except InputError as exc:
             # A bad line stops the feed; what was read is still delivered and accounted for.
             self.source_error = exc
@@ -274,30 +285,39 @@ class Runtime:
 
     async def _consume(self, c: _Consumer, partition: int, batch: list[_Entry]) -> None:
         counts = self.counts
-        last = batch[-1].message
+        messages = [e[_MSG] for e in batch]
+        last = messages[-1]
         # Iggy labels the batch with the partition and offset of the message that closed it.
         meta = BatchMetadata(partition_id=last.partition, current_offset=last.offset, schema=c.topic.schema)
+        n = len(batch)
         c.in_flight.append(batch)
-        counts.in_flight += len(batch)
-        counts.handed += len(batch)
+        counts.in_flight += n
+        counts.handed += n
         counts.batches += 1
         if self.observer is not None:
-            self.observer.batch_started(len(batch))
+            self.observer.batch_started(n)
         try:
-            result = await self.sink.consume(c.topic.metadata, meta, [e.message for e in batch])
+            result = await self.sink.consume(c.topic.metadata, meta, messages)
         finally:
-            counts.in_flight -= len(batch)
+            counts.in_flight -= n
         c.in_flight.remove(batch)
-        for e, outcome in zip(batch, result.outcomes):
-            e.outcome = outcome
+        outcomes = result.outcomes
+        for e, outcome in zip(batch, outcomes):
+            e[_OUTCOME] = outcome
         if self.observer is not None:
-            self.observer.batch_finished(result, [e.available for e in batch])
+            self.observer.batch_finished(result, [e[_AVAILABLE] for e in batch])
         if self.settings.offset_commit is OffsetCommit.AFTER_CONSUMING:
             if not result.ok:
                 return          # polled again from the same offset
-            self._commit(c, partition, len(batch))
-        for outcome in result.outcomes:
-            counts.add_final(outcome)
-        acks = [t for t in result.ack_times if t is not None]
-        if acks:
-            counts.last_delivery = max(acks)
+            self._commit(c, partition, n)
+        delivered = outcomes.count(Outcome.DELIVERED)
+        counts.delivered += delivered
+        counts.failed += outcomes.count(Outcome.FAILED)
+        counts.skipped += outcomes.count(Outcome.SKIPPED)
+        counts.undelivered += outcomes.count(Outcome.PENDING)
+        if delivered:
+            acks = [t for t in result.ack_times if t is not None]
+            if acks:
+                last_ack = max(acks)
+                if counts.last_delivery is None or last_ack > counts.last_delivery:
+                    counts.last_delivery = last_ack

@@ -105,19 +105,42 @@ class Encoder:
 
     def encode_values(self, messages: list[Message], topic: TopicMetadata,
                       meta: BatchMetadata) -> tuple[list[bytes], list[int], list[tuple[int, str]]]:
-        """Each message's compact JSON, for the batch modes: (encoded, kept indices, skipped (index, reason))."""
+        """Each message's compact JSON, for the batch modes: (encoded, kept indices, skipped (index, reason)).
+
+        The whole batch is tried in one comprehension first (the common case,
+        several times cheaper per message than a guarded loop); only a batch
+        holding an unencodable message goes one by one to find it.
+        """
+        try:
+            return self._encode_all(messages, topic, meta), list(range(len(messages))), []
+        except (TypeError, ValueError, orjson.JSONEncodeError):
+            pass
         out: list[bytes] = []
         kept: list[int] = []
         skipped: list[tuple[int, str]] = []
-        dumps = orjson.dumps
-        value = self.value
         for i, msg in enumerate(messages):
             try:
-                out.append(dumps(value(msg, topic, meta)))
+                out.append(orjson.dumps(self.value(msg, topic, meta)))
                 kept.append(i)
             except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
                 skipped.append((i, f"message at offset {msg.offset} cannot be serialised: {exc}"))
         return out, kept, skipped
+
+    def _encode_all(self, messages: list[Message], topic: TopicMetadata, meta: BatchMetadata) -> list[bytes]:
+        dumps = orjson.dumps
+        schema = meta.schema
+        if not self.include_metadata:
+            if schema is Schema.JSON or schema is Schema.TEXT:
+                return [dumps(m.payload) for m in messages]
+            return [dumps(convert_payload(m.payload, schema)) for m in messages]
+        if self.include_checksum or self.include_origin_timestamp or schema not in (Schema.JSON, Schema.TEXT) \
+                or any(m.headers for m in messages):
+            value = self.value
+            return [dumps(value(m, topic, meta)) for m in messages]
+        stream, name, partition = topic.stream, topic.topic, meta.partition_id
+        return [dumps({"metadata": {"iggy_id": f"{m.id:032x}", "iggy_offset": m.offset, "iggy_timestamp": m.timestamp,
+                                    "iggy_stream": stream, "iggy_topic": name, "iggy_partition_id": partition},
+                       "payload": m.payload}) for m in messages]
 
     def join(self, encoded: list[bytes]) -> bytes:
         """One batch body from already encoded values."""

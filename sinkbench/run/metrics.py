@@ -80,16 +80,18 @@ class RunMetrics:
         self.timeline.sample_in_flight(self.clock.now(), self.in_flight)
 
     def batch_finished(self, result: BatchResult, available: list[float]) -> None:
-        self.in_flight -= len(result.outcomes)
-        delivered = 0
-        errors = 0
-        hist = self.delivery_latency
-        for outcome, ack, avail in zip(result.outcomes, result.ack_times, available):
-            if outcome is Outcome.DELIVERED and ack is not None:
-                delivered += 1
-                hist.record((ack - avail) * 1000.0)
-            elif outcome is not Outcome.DELIVERED:
-                errors += 1
+        outcomes = result.outcomes
+        n = len(outcomes)
+        self.in_flight -= n
+        delivered = outcomes.count(Outcome.DELIVERED)
+        errors = n - delivered
+        if delivered == n and result.ack_times[0] is not None and result.ack_times[0] == result.ack_times[-1]:
+            # A batch mode: one acknowledgement for all.
+            ack = result.ack_times[0] * 1000.0
+            self.delivery_latency.extend([ack - a * 1000.0 for a in available])
+        elif delivered:
+            self.delivery_latency.extend([(ack - a) * 1000.0 for o, ack, a in zip(outcomes, result.ack_times, available)
+                                          if o is Outcome.DELIVERED and ack is not None])
         self.delivered += delivered
         self.errors += errors
         self.timeline.add(self.clock.now(), delivered=delivered, errors=errors, in_flight=self.in_flight)
