@@ -114,7 +114,9 @@ def main(args: argparse.Namespace) -> int:
         if args.junit and results:
             write_junit(results, args.junit)
         if args.summary and results:
-            write_markdown(results, args.summary)
+            # GitHub's job summary file is shared by the job's steps: add to it, never replace it.
+            append = os.path.abspath(args.summary) == os.path.abspath(os.environ.get("GITHUB_STEP_SUMMARY", "\0"))
+            write_markdown(results, args.summary, append=append)
     except OSError as exc:
         print(f"error: cannot write report: {exc}", file=sys.stderr)
         return 2
