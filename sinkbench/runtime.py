@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Iterable, Protocol
@@ -24,6 +25,13 @@ from sinkbench.engine.accounting import BatchResult, Outcome
 from sinkbench.errors import InputError
 from sinkbench.model import BatchMetadata, Message
 from sinkbench.sources.base import SourceMessage, SourceTopic
+
+
+# Which messages of the batch being consumed were carried by a request before (a
+# re-poll after a failure, with after_consuming), or None. Per task, not global:
+# each consumer runs in its own asyncio task, and the sink reports its requests
+# from inside consume(), in that task's context.
+REDELIVERY: ContextVar[tuple[bool, ...] | None] = ContextVar("sinkbench_redelivery", default=None)
 
 
 class OffsetCommit(StrEnum):
@@ -48,9 +56,9 @@ class RuntimeObserver(Protocol):
     def batch_finished(self, result: BatchResult, available: list[float]) -> None: ...
 
 
-# An entry is [message, available_at, last_outcome]: a plain list because the
-# runtime makes one per message and a list is the cheapest mutable record.
-_MSG, _AVAILABLE, _OUTCOME = 0, 1, 2
+# An entry is [message, available_at, last_outcome, sent_before]: a plain list
+# because the runtime makes one per message and a list is the cheapest mutable record.
+_MSG, _AVAILABLE, _OUTCOME, _SENT = 0, 1, 2, 3
 _Entry = list
 
 
@@ -204,7 +212,7 @@ class Runtime:
                         self._space.clear()
                         await self._space.wait()
                     now = clock.now()
-                consumer.append([sm.message, now, pending])
+                consumer.append([sm.message, now, pending, False])
                 counts.fed += 1
                 n += 1
                 if n % 512 == 0:
@@ -294,6 +302,7 @@ class Runtime:
         counts.in_flight += n
         counts.handed += n
         counts.batches += 1
+        REDELIVERY.set(tuple(e[_SENT] for e in batch) if any(e[_SENT] for e in batch) else None)
         if self.observer is not None:
             self.observer.batch_started(n)
         try:
@@ -304,6 +313,8 @@ class Runtime:
         outcomes = result.outcomes
         for e, outcome in zip(batch, outcomes):
             e[_OUTCOME] = outcome
+        for i in result.sent:
+            batch[i][_SENT] = True
         if self.observer is not None:
             self.observer.batch_finished(result, [e[_AVAILABLE] for e in batch])
         if self.settings.offset_commit is OffsetCommit.AFTER_CONSUMING:

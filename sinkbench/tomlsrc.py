@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.exceptions import ParseError
+from tomlkit.exceptions import ParseError, TOMLKitError
 
 from sinkbench.errors import InputError, Where
 
@@ -83,6 +83,17 @@ def _scan_lines(text: str) -> dict[Path_, int]:
     return lines
 
 
+def _duplicate_line(text: str, message: str) -> int | None:
+    """The line of the second definition of the key a tomlkit message names, if it can be found."""
+    m = re.search(r'Key "([^"]+)" already exists', message)
+    if not m:
+        return None
+    key = m.group(1).split(".")[-1]
+    pattern = re.compile(rf"^\s*(\[\[?\s*)?([^=\]]*\.)?\s*\"?{re.escape(key)}\"?\s*(=|\])")
+    hits = [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+    return hits[1] if len(hits) > 1 else (hits[0] if hits else None)
+
+
 @dataclass
 class TomlSource:
     """A parsed TOML text: plain data, the tomlkit document and key lines."""
@@ -115,6 +126,9 @@ def parse_toml(text: str, name: str) -> TomlSource:
     except ParseError as exc:
         reason = str(exc).split(" at line ")[0]
         raise InputError(f"invalid TOML: {reason}", Where(file=name, line=exc.line)) from None
+    except TOMLKitError as exc:
+        # e.g. a key defined twice across tables, which tomlkit reports without a position.
+        raise InputError(f"invalid TOML: {exc}", Where(file=name, line=_duplicate_line(text, str(exc)))) from None
     return TomlSource(name=name, text=text, data=document.unwrap(), document=document, lines=_scan_lines(text))
 
 

@@ -44,8 +44,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import asyncio
     import logging
+    import os
+
+    logger = logging.getLogger("sinkbench")
+    handler = logging.StreamHandler(sys.stderr)
+    if args.verbose:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    try:
+        return _run(args, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace, color: bool) -> int:
+    import asyncio
     import os
     import signal
 
@@ -53,13 +68,6 @@ def main(args: argparse.Namespace) -> int:
     from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
     from sinkbench.run.bench import BenchRun
     from sinkbench.scenario.load import load_scenario
-
-    if args.verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger = logging.getLogger("sinkbench")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
 
     scenarios = []
     invalid = False
@@ -72,7 +80,6 @@ def main(args: argparse.Namespace) -> int:
                 print(f"error: {line}", file=sys.stderr)
     if invalid:
         return 2
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     results = []
     code = 0
 

@@ -28,6 +28,7 @@ class BatchResult:
     ack_times: list[float | None]
     reasons: dict[int, str] = field(default_factory=dict)   # message index → why it failed or was skipped
     error: str | None = None
+    sent: set[int] = field(default_factory=set)             # indices of messages some request carried
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,7 @@ class Attempt:
     body_bytes: int
     health_check: bool = False
     retry_after: str | None = None
+    index: int = -1         # the batch index of the body's first message (-1: health check)
 
 
 class AttemptObserver(Protocol):

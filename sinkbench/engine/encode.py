@@ -145,8 +145,12 @@ class Encoder:
     def join(self, encoded: list[bytes]) -> bytes:
         """One batch body from already encoded values."""
         if self.mode is BatchMode.NDJSON:
-            return b"\n".join(encoded) + b"\n" if encoded else b""
-        return b"[" + b",".join(encoded) + b"]"
+            # One join, one copy: the empty last item gives the trailing newline.
+            encoded.append(b"")
+            body = b"\n".join(encoded)
+            encoded.pop()
+            return body
+        return b"".join((b"[", b",".join(encoded), b"]"))
 
 
 def raw_bytes(payload: Any, schema: Schema) -> bytes:

@@ -102,9 +102,10 @@ class HttpSink:
                  self.settings.max_retries)
 
     async def close(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()
-            self._transport = None
+        if self._transport is None:
+            return
+        await self._transport.aclose()
+        self._transport = None
         s = self.stats
         log.info("HTTP sink closed. Stats: %d send attempts, %d messages delivered, %d errors, last success epoch: %d.",
                  s.send_attempts, s.delivered, s.errors, s.last_success_timestamp)
@@ -117,13 +118,16 @@ class HttpSink:
             return
         await self.close()
         if status is None:
-            raise SinkError("connection", f"Health check failed for URL '{self.safe_url}': {result.reason}")
-        codes = ", ".join(str(c) for c in sorted(self.settings.success_status_codes))
-        raise SinkError("connection", f"Health check returned status {status} (not in success_status_codes "
-                                      f"{{{codes}}}) for URL '{self.safe_url}'")
+            error = SinkError("connection", f"Health check failed for URL '{self.safe_url}': {result.reason}")
+        else:
+            codes = ", ".join(str(c) for c in sorted(self.settings.success_status_codes))
+            error = SinkError("connection", f"Health check returned status {status} (not in success_status_codes "
+                                            f"{{{codes}}}) for URL '{self.safe_url}'")
+        log.error("%s", error)
+        raise error
 
     async def _send(self, method: str, body: bytes | None, n_messages: int,
-                    health: bool = False) -> tuple[_SendResult, int | None]:
+                    health: bool = False, index: int = -1) -> tuple[_SendResult, int | None]:
         """One body through the retry rules of §3.3. Returns the result and the last status seen."""
         assert self._transport is not None
         headers = self._headers if health else {**self._headers, "Content-Type": self.settings.batch_mode.content_type}
@@ -147,6 +151,12 @@ class HttpSink:
                 reply = await self._transport.attempt(method, self._url, headers, body)
             except TransportError as exc:
                 error = exc
+            except asyncio.CancelledError:
+                # The run stopped while this request was out: it was sent, so it counts.
+                if self.observer is not None:
+                    self.observer(Attempt(started, clock.now() - started, method, None, "cancelled", attempt,
+                                          n_messages, size, health, None, index))
+                raise
             ended = clock.now()
             if reply is not None:
                 last_status = reply.status
@@ -156,7 +166,7 @@ class HttpSink:
             if self.observer is not None:
                 self.observer(Attempt(started, ended - started, method, reply.status if reply else None,
                                       error.kind if error else None, attempt, n_messages, size, health,
-                                      reply.retry_after if reply else None))
+                                      reply.retry_after if reply else None, index))
             retry_after: float | None = None
             if reply is not None:
                 verdict = policy.classify(reply.status)
@@ -267,10 +277,11 @@ class HttpSink:
                 continue
             if self.settings.verbose_logging:
                 log.debug("sending %s %s (%d bytes)", method, self.safe_url, len(body))
+            result.sent.add(i)
             if window == 1:
-                judge(i, (await self._send(method, body, 1))[0])
+                judge(i, (await self._send(method, body, 1, index=i))[0])
             else:
-                pending.append((i, asyncio.ensure_future(self._send(method, body, 1))))
+                pending.append((i, asyncio.ensure_future(self._send(method, body, 1, index=i))))
         while pending:
             j, waiting = pending.popleft()
             judge(j, (await waiting)[0])
@@ -307,7 +318,8 @@ class HttpSink:
     async def _send_chunk(self, body: bytes, indices: Sequence[int], result: BatchResult) -> None:
         if self.settings.verbose_logging:
             log.debug("sending %s %s (%d bytes)", self.settings.method, self.safe_url, len(body))
-        sent, _ = await self._send(str(self.settings.method), body, len(indices))
+        result.sent.update(indices)
+        sent, _ = await self._send(str(self.settings.method), body, len(indices), index=indices[0])
         if sent.ok:
             for i in indices:
                 result.outcomes[i] = Outcome.DELIVERED

@@ -211,7 +211,8 @@ class BenchRun:
             if opened:
                 status = await self._drive(runtime, sc.timeout)
             else:
-                runtime.counts.fed = sum(1 for _ in source)
+                # No consumer ever starts: every message the source holds stays undelivered.
+                runtime.counts.fed = runtime.counts.undelivered = sum(1 for _ in source)
         finally:
             if ticker is not None:
                 ticker.cancel()

@@ -14,6 +14,7 @@ from sinkbench.clock import Clock
 from sinkbench.engine.accounting import Attempt, BatchResult, Outcome
 from sinkbench.metrics.histogram import Histogram
 from sinkbench.metrics.timeline import Timeline
+from sinkbench.runtime import REDELIVERY
 
 REQUEST_LOG_SIZE = 200
 
@@ -67,11 +68,14 @@ class RunMetrics:
     def on_attempt(self, a: Attempt) -> None:
         self.requests += 1
         self.bytes += a.body_bytes
-        if a.attempt:
+        # A retry repeats a body already sent: the sink's own retry, or a re-polled batch's request.
+        before = REDELIVERY.get()
+        retry = bool(a.attempt) or (before is not None and 0 <= a.index < len(before) and before[a.index])
+        if retry:
             self.retries += 1
         self.status_codes[str(a.status) if a.status is not None else a.error or "error"] += 1
         self.request_latency.record(a.latency * 1000.0)
-        self.timeline.add(a.started + a.latency, requests=1, retries=1 if a.attempt else 0)
+        self.timeline.add(a.started + a.latency, requests=1, retries=1 if retry else 0)
         self.recent.append(a)
 
     # -- the runtime's observer ---------------------------------------------

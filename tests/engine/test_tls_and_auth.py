@@ -102,3 +102,14 @@ async def test_url_credentials_become_basic_auth_and_leave_the_url(httpserver: H
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
     assert "s3cret" not in sink.safe_url
     await sink.close()
+
+
+async def test_cookies_are_neither_kept_nor_sent(httpserver: HTTPServer):
+    # reqwest, as the Iggy sink builds it, has no cookie store.
+    httpserver.expect_request("/ingest").respond_with_data("ok", headers={"Set-Cookie": "session=abc; Path=/"})
+    sink = make(httpserver.url_for("/ingest"))
+    await sink.open()
+    assert (await sink.consume(TOPIC, META, MSG)).ok
+    assert (await sink.consume(TOPIC, META, MSG)).ok
+    assert "Cookie" not in httpserver.log[1][0].headers
+    await sink.close()
