@@ -14,6 +14,7 @@ keeps them without holding messages (a run of millions stays small).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -144,6 +145,11 @@ class Runtime:
         """Swap the sink between batches (live tuning); the accounting carries on."""
         self.sink = sink
 
+    def set_settings(self, settings: RuntimeSettings) -> None:
+        """New batch length or poll interval, from the next poll on (the commit mode stays)."""
+        self.settings = dataclasses.replace(settings, offset_commit=self.settings.offset_commit,
+                                            max_in_flight=self.settings.max_in_flight)
+
     def pending(self) -> int:
         return sum(c.buffered for c in self._consumers.values()) + self.counts.in_flight
 
@@ -266,6 +272,7 @@ class Runtime:
         try:
             while not self._stopping:
                 await self._paused.wait()
+                settings = self.settings
                 wait = last_poll + settings.poll_interval - clock.now()
                 if wait > 0:
                     await clock.sleep(wait)

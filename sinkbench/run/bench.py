@@ -109,12 +109,58 @@ class BenchRun:
         self._interrupted = False
         self._endpoint: Any = None
         self._start = 0.0
+        self._generation = 0
+        self._retired: list[HttpSink] = []   # sinks replaced by live tuning, closed at the end
 
     # -- control ------------------------------------------------------------
     def interrupt(self) -> None:
         """Ctrl-C: stop now; reports are still written, marked interrupted."""
         self._interrupted = True
         self._stop.set()
+
+    def pause(self) -> None:
+        if self.runtime is not None and not self.runtime.paused:
+            self.runtime.pause()
+            self._mark("paused")
+
+    def resume(self) -> None:
+        if self.runtime is not None and self.runtime.paused:
+            self.runtime.resume()
+            self._mark("resumed")
+
+    def _mark(self, label: str) -> None:
+        if self.metrics is not None:
+            self.metrics.mark(label)
+
+    @property
+    def sink_settings(self) -> SinkSettings | None:
+        return self.sink.settings if self.sink is not None else None
+
+    async def apply_sink_settings(self, settings: SinkSettings, label: str = "sink settings changed") -> None:
+        """Live tuning: a new sink with `settings` takes the next batch; the accounting carries on.
+
+        The URL stays the one the run delivers to. The sink being replaced
+        finishes the batch it has and is closed when the run ends. Raises
+        SinkError if the new sink cannot open (then nothing changes).
+        """
+        if self.sink is None or self.runtime is None or self.metrics is None:
+            raise RuntimeError("the run has not started")
+        settings = dataclasses.replace(settings, url=self.sink.settings.url)
+        self._generation += 1
+        new = HttpSink(settings, clock=self.clock, rng=random.Random(self.scenario.seed + self._generation),
+                       observer=self.metrics.on_attempt, dead_letter=_dead_letter_writer(settings))
+        await new.open()
+        self._retired.append(self.sink)
+        self.sink = new
+        self.runtime.set_sink(new)
+        self._mark(label)
+
+    def apply_runtime_settings(self, batch_length: int, poll_interval: float, label: str = "runtime settings changed") -> None:
+        if self.runtime is None:
+            raise RuntimeError("the run has not started")
+        self.runtime.set_settings(dataclasses.replace(self.runtime.settings, batch_length=batch_length,
+                                                      poll_interval=poll_interval))
+        self._mark(label)
 
     def snapshot(self) -> Snapshot | None:
         m, rt = self.metrics, self.runtime
@@ -217,9 +263,10 @@ class BenchRun:
             if ticker is not None:
                 ticker.cancel()
             counts = runtime.finish()
-            await sink.close()
-            if getattr(sink, "_dead_letter", None) is not None and hasattr(sink._dead_letter, "close"):
-                sink._dead_letter.close()  # type: ignore[union-attr]
+            for each in (*self._retired, self.sink):
+                await each.close()
+                if each._dead_letter is not None and hasattr(each._dead_letter, "close"):
+                    each._dead_letter.close()
         if status is RunStatus.TIMEOUT:
             notes.append(f"the run hit its timeout of {format_seconds(sc.timeout)}; "
                          f"{counts.undelivered} message(s) had no outcome and count as undelivered")
@@ -237,7 +284,7 @@ class BenchRun:
                 endpoint_stats = await self.admin.stats()
             except AdminError as exc:
                 notes.append(f"could not read the endpoint's stats: {exc}")
-        return self._result(total, counts, endpoint_stats, status, started_at, settings, notes)
+        return self._result(total, counts, endpoint_stats, status, started_at, self.sink.settings, notes)
 
     async def _drive(self, runtime: Runtime, timeout: float) -> RunStatus:
         task = asyncio.create_task(runtime.run())
@@ -291,7 +338,10 @@ class BenchRun:
                                           _observed_text(o.expectation.metric, o.observed), o.passed, o.detail)
                         for o in outcomes]
         passed = all(e.passed for e in expectations) and status not in (RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
-        errors = dict(self.sink.stats.failure_reasons) if self.sink else {}
+        errors: dict[str, int] = {}
+        for each in (*self._retired, self.sink):
+            for reason, n in each.stats.failure_reasons.items() if each is not None else ():
+                errors[reason] = errors.get(reason, 0) + n
         if counts.undelivered:
             errors["undelivered (no outcome when the run stopped)"] = counts.undelivered
         return RunResult(

@@ -1,0 +1,97 @@
+"""Writing tuned `[plugin_config]` keys back into a connector file, keeping everything else.
+
+tomlkit edits the parsed document in place, so comments, key order, blank
+lines and every other section survive; only the changed values differ. The
+caller shows `diff` before writing and gets a backup of the original.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import tomlkit
+
+from sinkbench.config.settings import ALL_KEYS
+from sinkbench.errors import InputError, Where
+from sinkbench.tomlsrc import load_toml
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    path: Path
+    old_text: str
+    new_text: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old_text != self.new_text
+
+    @property
+    def diff(self) -> str:
+        return "".join(difflib.unified_diff(self.old_text.splitlines(keepends=True),
+                                            self.new_text.splitlines(keepends=True),
+                                            fromfile=f"{self.path} (current)", tofile=f"{self.path} (tuned)"))
+
+
+def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
+    """The connector file with `changes` applied to `[plugin_config]` (or a bare table).
+
+    `changes` maps plugin_config keys to TOML-able values (durations as strings,
+    e.g. "250ms"); `headers.NAME` sets one header. Unknown keys are refused.
+    """
+    src = load_toml(path)
+    doc = src.document
+    bare = "plugin_config" not in doc and "url" in doc
+    if not bare and "plugin_config" not in doc:
+        raise InputError("no [plugin_config] table to write into", Where(file=str(path)))
+    table = doc if bare else doc["plugin_config"]
+    for key, value in changes.items():
+        top, _, sub = key.partition(".")
+        if top not in ALL_KEYS:
+            raise InputError(f"'{key}' is not a sink setting", Where(file=str(path), key=key))
+        if sub:
+            if top != "headers":
+                raise InputError(f"'{key}': only headers take a sub-key", Where(file=str(path), key=key))
+            if "headers" not in table:
+                table["headers"] = tomlkit.table()
+            table["headers"][sub] = value
+        elif top in table:
+            old = table[top]
+            item = tomlkit.item(value)
+            # Keep the comment that followed the old value on its line.
+            if hasattr(old, "trivia") and hasattr(item, "trivia"):
+                item.trivia.comment = old.trivia.comment
+                item.trivia.comment_ws = old.trivia.comment_ws
+            table[top] = item
+        else:
+            table[top] = value
+    return WriteBack(Path(path), src.text, tomlkit.dumps(doc))
+
+
+def apply_write_back(plan: WriteBack, backup: bool = True) -> Path | None:
+    """Writes the planned text atomically; returns the backup's path (FILE.bak, or FILE.bak.N)."""
+    saved = None
+    if backup:
+        saved = plan.path.with_name(plan.path.name + ".bak")
+        n = 1
+        while saved.exists():
+            saved = plan.path.with_name(f"{plan.path.name}.bak.{n}")
+            n += 1
+        shutil.copy2(plan.path, saved)
+    fd, tmp = tempfile.mkstemp(prefix=f".{plan.path.name}.", dir=str(plan.path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(plan.new_text)
+        shutil.copymode(plan.path, tmp)
+        os.replace(tmp, plan.path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return saved
