@@ -140,8 +140,6 @@ def test_duplicate_key_is_invalid_input(command: str, scenario_file: Callable[..
     r.assert_no_traceback()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: endpoint/settings.py parse_endpoint_settings raises on its first "
-                   "problem instead of collecting them, so validate lists only one [endpoint] error")
 def test_validate_lists_every_endpoint_error(scenario_file: Callable[..., Path]) -> None:
     path = scenario_file('[source]\ncount = 5\n[sink]\nurl = "mock"\n'
                          '[endpoint]\nstatus = 200\nfoo = 1\n[[endpoint.faults]]\naction = "explode"\n')

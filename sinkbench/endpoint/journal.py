@@ -1,0 +1,116 @@
+"""The request journal: the last N requests, for `GET /__sinkbench/requests`.
+
+Recording must cost next to nothing on the request path, so an entry is a
+tuple of references the server already holds (aiohttp's raw header tuple, the
+raw path); redaction and formatting happen only when someone reads the
+journal. The ring is bounded, and oversized header blocks are cut before they
+are kept, so a hostile client cannot make the journal large.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+REDACTED = "[redacted]"
+
+# Header names whose values are secrets whatever their spelling (§7), and name
+# fragments that mark one (X-Auth-Token, X-Client-Secret, Api-Key, ...).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+# Over-redacting a harmless header (Idempotency-Key) costs nothing; leaking a key does.
+_SECRET_HEADER_HINTS = ("token", "secret", "password", "passwd", "key", "auth", "session", "signature",
+                        "credential", "cookie")
+_SECRET_QUERY_HINTS = ("token", "key", "secret", "password", "passwd", "pwd", "auth", "signature",
+                       "credential", "session")
+
+_MAX_KEPT_HEADERS = 64
+_MAX_KEPT_HEADER_BYTES = 8192
+_MAX_KEPT_VALUE = 256
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+# (seq, time, method, raw path, raw headers, content type, body bytes, messages, status or action)
+Entry = tuple[int, float, str, str, RawHeaders, "str | None", int, "int | None", "int | str"]
+
+
+def is_secret_header(name: str) -> bool:
+    lower = name.lower()
+    return lower in _SECRET_HEADERS or any(hint in lower for hint in _SECRET_HEADER_HINTS)
+
+
+def _is_secret_param(name: str) -> bool:
+    lower = name.lower()
+    return any(hint in lower for hint in _SECRET_QUERY_HINTS)
+
+
+def redact_path(raw_path: str) -> str:
+    """The path with the values of secret-looking query parameters replaced."""
+    if "?" not in raw_path:
+        return raw_path
+    parts = urlsplit(raw_path)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(_is_secret_param(k) for k, _ in pairs):
+        return raw_path
+    query = "&".join(
+        f"{quote(k, safe='')}={REDACTED if _is_secret_param(k) else quote(v, safe='')}" for k, v in pairs
+    )
+    return f"{parts.path}?{query}"
+
+
+def keepable_headers(raw: RawHeaders) -> RawHeaders:
+    """`raw` itself when small (the usual case, no copy); else a cut-down copy."""
+    if len(raw) <= _MAX_KEPT_HEADERS and sum(len(k) + len(v) for k, v in raw) <= _MAX_KEPT_HEADER_BYTES:
+        return raw
+    return tuple((k[:_MAX_KEPT_VALUE], v[:_MAX_KEPT_VALUE]) for k, v in raw[:_MAX_KEPT_HEADERS])
+
+
+def format_headers(raw: RawHeaders) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in raw:
+        name = k.decode("latin-1")
+        value = REDACTED if is_secret_header(name) else v.decode("latin-1")
+        # Repeated headers are joined the way HTTP allows (RFC 9110 §5.3).
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+class Journal:
+    """A bounded ring of the most recent requests."""
+
+    __slots__ = ("_ring",)
+
+    def __init__(self, size: int = 1000) -> None:
+        self._ring: deque[Entry] = deque(maxlen=max(1, size))
+
+    def record(self, entry: Entry) -> None:
+        self._ring.append(entry)
+
+    def clear(self) -> None:
+        self._ring.clear()
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    @property
+    def size(self) -> int:
+        return self._ring.maxlen or 0
+
+    def last(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The last `limit` entries (all when None), oldest first, secrets redacted."""
+        entries = list(self._ring)
+        if limit is not None:
+            entries = entries[-limit:] if limit > 0 else []
+        return [
+            {
+                "seq": seq,
+                "time": round(t, 6),
+                "method": method,
+                "path": redact_path(path),
+                "headers": format_headers(headers),
+                "content_type": content_type,
+                "body_bytes": body_bytes,
+                "messages": messages,
+                "status": status,
+            }
+            for seq, t, method, path, headers, content_type, body_bytes, messages, status in entries
+        ]

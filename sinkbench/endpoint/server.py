@@ -1,0 +1,370 @@
+"""The embedded mock endpoint: an aiohttp server that breaks on purpose (DESIGN.md §4).
+
+aiohttp's low-level server is used rather than an `Application`: there is no
+routing to do (every path outside `/__sinkbench/` gets the same treatment),
+and the handler needs the transport itself for the actions below HTTP (RST,
+close, garbage).
+
+The request path is kept short because the endpoint must never be the
+bottleneck (§8): one body read, one compiled decision (`faults.Policy`), one
+ledger update, one journal append, one answer. Every action that gives no
+answer hands aiohttp a response whose `prepare` reports a dropped connection,
+which aiohttp treats as the client having gone away: nothing is written and
+nothing is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import errno
+import logging
+import math
+import socket
+import struct
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from aiohttp.web_request import BaseRequest
+
+from sinkbench.clock import Clock, RealClock
+from sinkbench.endpoint import admin
+from sinkbench.endpoint.faults import Decision, Policy
+from sinkbench.endpoint.journal import Journal, keepable_headers
+from sinkbench.endpoint.ledger import Ledger, Recognizer
+from sinkbench.endpoint.settings import BODY_CAP, EndpointSettings, RetryAfter
+from sinkbench.errors import BenchError, InputError, Where
+
+if TYPE_CHECKING:
+    from sinkbench.endpoint.tls import TlsMaterial
+
+ADMIN_PREFIX = "/__sinkbench/"
+MALFORMED = b"\x00\x17\xff sinkbench: this is not HTTP \xfe\r\n\r\n\x00"
+# Longer than the idle timeout of the sink's connection pool (90 s in Iggy), so
+# the endpoint never closes a pooled connection the client is about to reuse:
+# that race would show as transport errors the scenario never asked for.
+KEEPALIVE_TIMEOUT = 120.0
+STOP_GRACE = 0.5
+
+log = logging.getLogger(__name__)
+
+
+def _quiet_logger() -> logging.Logger:
+    # aiohttp logs every malformed request from a client at ERROR with a
+    # traceback; surviving bad clients is the endpoint's job, not news. A
+    # logger outside the hierarchy, above CRITICAL, keeps that off stderr.
+    quiet = logging.Logger("sinkbench.endpoint.aiohttp", level=logging.CRITICAL + 1)
+    quiet.propagate = False
+    return quiet
+
+
+class _NoAnswer(web.StreamResponse):
+    """What the handler returns when the action already dealt with the connection."""
+
+    async def prepare(self, request: BaseRequest) -> None:  # type: ignore[override]
+        raise ConnectionResetError("no answer, by design")
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+class _Counters:
+    __slots__ = ("requests", "bytes", "by_status", "faults")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.bytes = 0
+        self.by_status: dict[str, int] = {}
+        self.faults: dict[int, int] = {}
+
+
+def _retry_after_value(ra: RetryAfter, wall: float) -> str:
+    if ra.as_date:
+        return email.utils.formatdate(wall + ra.seconds, usegmt=True)
+    return str(math.ceil(ra.seconds))  # delta-seconds is a whole number (RFC 9110 §10.2.3)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+async def _read_body(request: BaseRequest, cap: int) -> tuple[bytes | None, int]:
+    """The whole body and its size; None for the body when over `cap` (read to the end, not kept)."""
+    content = request.content
+    chunk = await content.readany()
+    if not chunk or content.is_eof():
+        return chunk, len(chunk)
+    size = len(chunk)
+    parts: list[bytes] | None = [chunk]
+    while chunk := await content.readany():
+        size += len(chunk)
+        if parts is not None:
+            if size > cap:
+                parts = None
+            else:
+                parts.append(chunk)
+    return (b"".join(parts) if parts is not None else None), size
+
+
+def _abort(request: BaseRequest) -> None:
+    """Drop the connection with a TCP RST: SO_LINGER 0, then close."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    transport.abort()
+
+
+class Endpoint:
+    """The mock endpoint, serving in the current event loop.
+
+    `clock` drives time windows, the rate limit, latency and journal times
+    (inject a ManualClock in tests). Request numbers and the clock count from
+    `start()` or the last `reset()`.
+    """
+
+    def __init__(self, settings: EndpointSettings | None = None, *, clock: Clock | None = None,
+                 host: str = "127.0.0.1", port: int = 0, journal_size: int = 1000) -> None:
+        self._settings = settings or EndpointSettings()
+        self._clock: Clock = clock or RealClock()
+        self.host = host
+        self.port = port
+        self._journal = Journal(journal_size)
+        self._ledger = Ledger()
+        self._recognizer = Recognizer()
+        self._counters = _Counters()
+        self._number = 0
+        self._t0 = self._clock.now()
+        self._policy = Policy(self._settings, self._t0)
+        self._body_cap = max(BODY_CAP, self._settings.max_body_bytes)
+        self._tls: TlsMaterial | None = None
+        self._web: web.Server | None = None
+        self._listener: asyncio.Server | None = None
+        self._stopping: asyncio.Event | None = None
+
+    # --- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._listener is not None:
+            raise RuntimeError("endpoint already started")
+        loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        ssl_ctx = None
+        if self._settings.tls:
+            from sinkbench.endpoint.tls import generate  # cryptography only when TLS is asked for
+
+            self._tls = generate(self.host)
+            ssl_ctx = self._tls.server_context()
+        self._web = web.Server(
+            self._handle,
+            handler_cancellation=True,  # a client that goes away cancels its hang/delay
+            access_log=None,
+            logger=_quiet_logger(),
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
+            max_line_size=8190,
+            max_field_size=8190,
+            max_headers=128,
+        )
+        try:
+            self._listener = await loop.create_server(self._web, self.host, self.port, ssl=ssl_ctx, backlog=1024)
+        except OSError as exc:
+            self._cleanup_tls()
+            if exc.errno == errno.EADDRINUSE:
+                raise BenchError(f"mock endpoint cannot listen on {self.host}:{self.port}: "
+                                 "the port is already in use") from None
+            raise BenchError(f"mock endpoint cannot listen on {self.host}:{self.port}: "
+                             f"{exc.strerror or exc}") from None
+        # With port 0 the system picked one (for a name bound to several addresses, the first's).
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self.reset()
+
+    async def stop(self) -> None:
+        """Stop listening, end hanging requests and close every connection."""
+        if self._listener is None:
+            return
+        assert self._stopping is not None and self._web is not None
+        self._stopping.set()
+        self._listener.close()
+        # Connections first: on Python 3.12+ wait_closed() waits for all of them.
+        await self._web.shutdown(STOP_GRACE)
+        await self._listener.wait_closed()
+        self._listener = None
+        self._cleanup_tls()
+
+    def _cleanup_tls(self) -> None:
+        if self._tls is not None:
+            self._tls.remove()
+            self._tls = None
+
+    async def __aenter__(self) -> Endpoint:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- what the bench and the admin API see --------------------------------
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._settings.tls else "http"
+        return f"{scheme}://{_url_host(self.host)}:{self.port}/"
+
+    @property
+    def admin_url(self) -> str:
+        return self.url.rstrip("/") + ADMIN_PREFIX
+
+    @property
+    def ca_pem_path(self) -> str | None:
+        return str(self._tls.ca_pem_path) if self._tls is not None else None
+
+    @property
+    def settings(self) -> EndpointSettings:
+        return self._settings
+
+    def apply(self, settings: EndpointSettings) -> None:
+        """Replace the settings; the next request sees them. `tls` cannot change while running."""
+        if settings.tls != self._settings.tls and self._listener is not None:
+            raise InputError(f"tls cannot change while the endpoint runs (it is {str(self._settings.tls).lower()})",
+                             Where(key="tls"))
+        self._policy = Policy(settings, self._clock.now(), previous=self._policy)
+        self._body_cap = max(BODY_CAP, settings.max_body_bytes)
+        self._settings = settings
+
+    def reset(self) -> None:
+        """Clear journal, counters and ledger; restart request numbers, the clock and the seed."""
+        self._journal.clear()
+        self._ledger = Ledger()
+        self._counters = _Counters()
+        self._number = 0
+        self._t0 = self._clock.now()
+        self._policy = Policy(self._settings, self._t0)
+
+    def stats(self) -> dict[str, Any]:
+        c = self._counters
+        faults = {str(i): 0 for i in range(len(self._settings.faults))}
+        faults.update({str(i): n for i, n in sorted(c.faults.items())})
+        return {
+            "requests": c.requests,
+            # Statuses answered, as strings; actions that send no answer
+            # (reset, hang, close, malformed) are counted under their name.
+            "by_status": dict(sorted(c.by_status.items())),
+            "faults": faults,
+            "messages": self._ledger.messages,
+            "unique_messages": self._ledger.unique,
+            "duplicates": self._ledger.duplicates,
+            "bytes": c.bytes,  # request bodies received, accepted or not
+        }
+
+    def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
+        return self._journal.last(limit)
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    # --- the request path ----------------------------------------------------
+
+    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+        try:
+            if request.raw_path.startswith(ADMIN_PREFIX):
+                return await admin.handle(self, request)
+            return await self._serve(request)
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except web.RequestPayloadError:  # a broken body (bad chunking, bad gzip): the client's fault
+            resp = web.Response(status=400, text="sinkbench mock endpoint: unreadable request body\n")
+            resp.force_close()
+            return resp
+        except Exception:
+            # aiohttp's own logger is silenced (see _quiet_logger), so a bug here must speak for itself.
+            log.exception("mock endpoint: error handling %s %s", request.method, request.raw_path)
+            return web.Response(status=500, text="sinkbench mock endpoint: internal error\n")
+
+    async def _serve(self, request: BaseRequest) -> web.StreamResponse:
+        body, size = await _read_body(request, self._body_cap)
+        clock = self._clock
+        now = clock.now()
+        self._number = number = self._number + 1
+        t = now - self._t0
+        decision = self._policy.decide(number, t, now, size)
+
+        content_type = request.headers.get("Content-Type")
+        messages: int | None = None
+        if body is not None:
+            ids = self._recognizer.identities(content_type, body) if body else []
+            messages = len(ids)
+            # Counted now, before any wait: a request the endpoint processed
+            # counts even if its answer reaches the client too late (§4).
+            if decision.accepted:
+                self._ledger.add(ids)
+
+        c = self._counters
+        c.requests += 1
+        c.bytes += size
+        label = decision.label
+        c.by_status[label] = c.by_status.get(label, 0) + 1
+        if decision.fault >= 0:
+            c.faults[decision.fault] = c.faults.get(decision.fault, 0) + 1
+        self._journal.record((number, t, request.method, request.raw_path, keepable_headers(request.raw_headers),
+                              content_type, size, messages, decision.status or decision.kind))
+
+        kind = decision.kind
+        if kind == "answer":
+            wait = decision.wait + self._policy.sample_latency() if decision.latency else decision.wait
+            if wait > 0:
+                await clock.sleep(wait)
+            return self._response(decision, clock)
+        if kind == "slow_body":
+            return await self._slow_body(request, decision, clock)
+        return await self._no_answer(request, kind)
+
+    def _response(self, d: Decision, clock: Clock) -> web.Response:
+        if d.retry_after is None and not d.body:
+            return web.Response(status=d.status)
+        headers = {"Retry-After": _retry_after_value(d.retry_after, clock.wall())} if d.retry_after else None
+        return web.Response(status=d.status, body=d.body, headers=headers,
+                            content_type="text/plain" if d.body else None)
+
+    async def _slow_body(self, request: BaseRequest, d: Decision, clock: Clock) -> web.StreamResponse:
+        resp = web.StreamResponse(status=d.status)
+        resp.content_type = "text/plain"
+        resp.content_length = len(d.body)
+        if d.retry_after is not None:
+            resp.headers["Retry-After"] = _retry_after_value(d.retry_after, clock.wall())
+        await resp.prepare(request)
+        steps = max(1, min(len(d.body), 10))
+        chunk = -(-len(d.body) // steps)
+        for i in range(steps):
+            await clock.sleep(d.wait / steps)
+            await resp.write(d.body[i * chunk:(i + 1) * chunk])
+        await resp.write_eof()
+        return resp
+
+    async def _no_answer(self, request: BaseRequest, kind: str) -> web.StreamResponse:
+        transport = request.transport
+        if kind == "reset":
+            _abort(request)
+        elif kind == "close":
+            if transport is not None:
+                transport.close()
+        elif kind == "malformed":
+            if transport is not None:
+                transport.write(MALFORMED)
+                transport.close()
+        elif kind == "hang":
+            # Until the client goes away (aiohttp then cancels this handler)
+            # or the endpoint stops; then the connection is dropped unanswered.
+            assert self._stopping is not None
+            await self._stopping.wait()
+            _abort(request)
+        return _NoAnswer()
