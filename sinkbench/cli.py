@@ -24,6 +24,7 @@ class Exit(IntEnum):
 # command name → module with `configure(parser)` and `main(args) -> int`
 COMMANDS: dict[str, str] = {
     "run": "sinkbench.commands.run",
+    "sweep": "sinkbench.commands.sweep",
     "validate": "sinkbench.commands.validate",
     "mock": "sinkbench.endpoint.command",
 }

@@ -53,7 +53,10 @@ def test_after_polling_is_at_most_once(outage_run: Callable[[str], CliResult]) -
     assert t["delivered"] == t["total"] - t["lost"]
     assert t["undelivered"] == 0
     assert t["handed"] == t["total"]           # each message handed to the sink exactly once
-    assert t["requests"] == t["total"]         # individual, no retries: one request per message
+    # individual, no retries: one request per message, except those abandoned after 3 consecutive
+    # failures, which are never sent (how many depends on where the batches fall in the outage)
+    abandoned = rep["errors"].get("abandoned after 3 consecutive failures", 0)
+    assert t["requests"] == t["total"] - abandoned
     assert rep["status_codes"].get("503", 0) > 0
     check_accounting(rep)
 

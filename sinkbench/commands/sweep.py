@@ -1,0 +1,235 @@
+"""`sinkbench sweep SCENARIO --vary KEY=V1,V2,...`: the same scenario once per combination of settings, compared."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a scenario once per combination of settings and compare loss, duplicates, drain and requests"
+DESCRIPTION = """\
+Run SCENARIO once for every combination of the --vary values, each with the
+scenario's seed (so only the settings differ), and compare them in a table
+sorted by an objective: by default fewest lost, then fewest duplicates, then
+shortest drain, then fewest requests. A chart of drain time against requests
+shows the trade-off; --write-best puts the winner's settings into a connector
+file, comments kept.
+
+examples:
+  sinkbench sweep scenarios/outage-503.toml \\
+      --vary sink.batch_mode=ndjson,json_array --vary sink.max_retries=0,3,6 \\
+      --set runtime.offset_commit=after_polling
+  sinkbench sweep scenarios/outage-503.toml --vary max_retries=3,6 --vary retry_delay=100ms,500ms \\
+      --objective lost,drain --markdown out/sweep.md --chart out/sweep.svg --csv out/sweep.csv
+  sinkbench sweep scenarios/rate-limited-429.toml --vary max_retries=3,6 \\
+      --write-best config.toml --dry-run
+
+--vary takes a dotted scenario key, as --set does, and comma-separated TOML
+values (commas inside quotes or brackets do not split): sink.max_retries=0,3,6,
+runtime.batch_length=100,1000, runtime.offset_commit=after_polling,after_consuming,
+sink.success_status_codes=[200],[200,202]. A key without a section is a [sink]
+key (or a [runtime] one for batch_length, poll_interval, offset_commit). Only
+[sink] and [runtime] keys can be varied. Every combination is validated before
+the first one runs; more than 16 need --yes.
+
+--objective is a comma list of: lost, duplicates, drain, requests, retries,
+bytes, duration, delivered, p95, p99, failed, skipped, undelivered. Each sorts
+in its natural direction (less is better; more for delivered); -METRIC sorts
+descending, +METRIC ascending. Times are compared at a resolution, since runs
+of the same settings differ by tens of milliseconds: drain and duration to
+100ms, p95 and p99 to 1ms; drain~1s sets another, drain~0 compares exactly.
+Unknown values (no drain without a fault window) sort last; ties keep the
+order the combinations ran in.
+
+--write-best CONFIG writes the winning combination's varied keys (and the
+fixed --set sink and runtime keys) into the Iggy connector file: sink keys into
+[plugin_config], batch_length and poll_interval into the first [[streams]]
+entry. The diff is shown first; CONFIG.bak keeps the original; --dry-run
+shows the diff and writes nothing.
+
+Progress goes to stderr (a line per finished combination, and a live bar on a
+terminal); the table and chart go to stdout.
+
+Exit codes: 0 the sweep ran (whether or not each combination met the
+scenario's expectations: the table says); 1 interrupted, or --fail-if-none-pass
+and no combination passed; 2 invalid input (the message names the flag, file
+or key); 3 the bench itself could not run.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
+    parser.add_argument("--vary", dest="varies", action="append", default=[], metavar="KEY=V1,V2,...",
+                        help="a scenario key and the values to try (repeatable: every combination runs)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a fixed override for every combination, e.g. runtime.offset_commit=after_polling")
+    parser.add_argument("--objective", default=None, metavar="M1,M2,...",
+                        help="how to rank the combinations (default: lost,duplicates,drain,requests)")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="run N combinations at a time, each with its own endpoint (default 1); they share "
+                             "the machine's cores, which skews latency and drain figures")
+    parser.add_argument("--yes", "-y", action="store_true", help="run more than 16 combinations")
+    parser.add_argument("--report", metavar="F.json", help="write every row and every run's full report as JSON")
+    parser.add_argument("--csv", metavar="F.csv", help="write the table as CSV")
+    parser.add_argument("--markdown", metavar="F.md", help="write the table, the best combination and the chart")
+    parser.add_argument("--chart", metavar="F.svg", help="write the drain-vs-requests chart as SVG")
+    parser.add_argument("--write-best", metavar="CONFIG",
+                        help="write the winning settings into this Iggy connector file (diff shown, backup kept)")
+    parser.add_argument("--dry-run", action="store_true", help="with --write-best: show the diff, write nothing")
+    parser.add_argument("--fail-if-none-pass", action="store_true",
+                        help="exit 1 when no combination meets the scenario's expectations")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+
+def _errors(exc: Exception) -> None:
+    for line in str(exc).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+
+
+def main(args: argparse.Namespace) -> int:
+    import os
+
+    from sinkbench.errors import InputError
+    from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, parse_objective
+    from sinkbench.sweep.plan import MAX_WITHOUT_YES, plan_sweep, validate_plan
+
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    try:
+        objective = parse_objective(args.objective if args.objective is not None else DEFAULT_OBJECTIVE)
+        if args.parallel < 1:
+            raise InputError(f"--parallel must be at least 1, got {args.parallel}")
+        if args.dry_run and not args.write_best:
+            raise InputError("--dry-run shows what --write-best would write: give --write-best CONFIG too")
+        plan = plan_sweep(args.scenario, args.varies, args.overrides)
+    except InputError as exc:
+        _errors(exc)
+        return 2
+    if plan.size > MAX_WITHOUT_YES and not args.yes:
+        print(f"error: --vary: {plan.size} combinations ({' × '.join(str(len(v.values)) for v in plan.varies)}), "
+              f"more than {MAX_WITHOUT_YES}; each runs the whole scenario. Add --yes to run them all.",
+              file=sys.stderr)
+        return 2
+    try:
+        plan = validate_plan(plan)
+        if args.parallel > 1 and not plan.scenario.mock:
+            raise InputError("--parallel needs the embedded endpoint (url = \"mock\"): runs in parallel against "
+                             "a real URL would share it and skew each other", )
+        if args.write_best:
+            from sinkbench.sweep.bestconfig import check_config
+            check_config(args.write_best)
+    except InputError as exc:
+        _errors(exc)
+        return 2
+    seen: set[str] = set()
+    for scenario in plan.scenarios:
+        for warning in scenario.warnings:
+            if warning not in seen:
+                seen.add(warning)
+                print(f"warning: {scenario.file}: {warning}", file=sys.stderr)
+
+    sweep = _run(plan, objective, args)
+    print(_text(sweep, color))
+    code = sweep.error_code
+    try:
+        _write_outputs(sweep, args)
+    except OSError as exc:
+        print(f"error: cannot write report: {exc}", file=sys.stderr)
+        code = max(code, 2)
+    if args.write_best:
+        code = max(code, _write_best(sweep, args))
+    if sweep.interrupted:
+        code = max(code, 1)
+    if args.fail_if_none_pass and sweep.passed_count == 0:
+        code = max(code, 1)
+    return code
+
+
+def _text(sweep, color: bool) -> str:
+    from sinkbench.sweep.report import sweep_text
+    return sweep_text(sweep, color=color).rstrip("\n")
+
+
+def _run(plan, objective, args: argparse.Namespace):
+    import asyncio
+    import signal
+
+    from sinkbench.sweep.progress import SweepProgressLine
+    from sinkbench.sweep.runner import SweepResult, SweepRunner
+
+    progress = None if args.quiet else SweepProgressLine(sys.stderr, plan.size, tty=sys.stderr.isatty())
+    runner = SweepRunner(plan, parallel=args.parallel, progress=progress)
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        handled = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, runner.interrupt)
+                handled.append(sig)
+            except (RuntimeError, ValueError):   # not the main thread: Ctrl-C raises as usual
+                pass
+        try:
+            return await runner.run()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    try:
+        outcomes = asyncio.run(go())
+    finally:
+        if progress is not None:
+            progress.finish()
+    return SweepResult.ranked(plan, objective, outcomes, parallel=args.parallel, interrupted=runner.interrupted)
+
+
+def _write_outputs(sweep, args: argparse.Namespace) -> None:
+    from sinkbench.sweep import report
+
+    if args.report:
+        report.write_json(sweep, args.report)
+    if args.csv:
+        report.write_csv(sweep, args.csv)
+    if args.chart:
+        report.write_svg(sweep, args.chart)
+    if args.markdown:
+        report.write_markdown(sweep, args.markdown, chart_file=args.chart)
+
+
+def _write_best(sweep, args: argparse.Namespace) -> int:
+    from sinkbench.config.writeback import apply_write_back
+    from sinkbench.errors import InputError
+    from sinkbench.report import _text as fmt
+    from sinkbench.sweep.bestconfig import plan_best
+
+    config = args.write_best
+    best = sweep.best
+    if sweep.interrupted:
+        print(f"--write-best: {config} left as it is: the sweep was interrupted", file=sys.stderr)
+        return 0
+    if best is None:
+        print(f"--write-best: {config} left as it is: no combination ran to the end", file=sys.stderr)
+        return 0
+    try:
+        write = plan_best(config, sweep.plan, best.combination)
+    except InputError as exc:
+        _errors(exc)
+        return 2
+    print(f"\n--write-best {config}: #{best.rank} {best.combination.label}")
+    for note in write.notes:
+        print(f"note: {fmt.one_line(note)}", file=sys.stderr)
+    if best.result is not None and not best.result.passed:
+        print(f"warning: the best combination did not meet the scenario's expectations "
+              f"({fmt.verdict_reason(best.result)})", file=sys.stderr)
+    if not write.changed:
+        print(f"{config} already holds these settings; nothing to write")
+        return 0
+    print(write.plan.diff.rstrip("\n"))
+    if args.dry_run:
+        print(f"dry run: {config} not written")
+        return 0
+    try:
+        backup = apply_write_back(write.plan)
+    except OSError as exc:
+        print(f"error: cannot write {config}: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {config} (the original is in {backup})")
+    return 0

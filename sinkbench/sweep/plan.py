@@ -1,0 +1,279 @@
+"""What a sweep will run: the `--vary` keys, their values, every combination, each validated.
+
+`--vary sink.max_retries=0,3,6` names a dotted scenario key, as `--set` does,
+and a comma-separated list of TOML values (commas inside quotes, brackets or
+braces do not split). A key without a section is a `[sink]` key
+(`max_retries=0,3`), or a `[runtime]` key for the three runtime names
+(`batch_length=100,500`). Only the settings under test can be varied: the
+sink's keys (not `url` or `connector`) and the runtime's; anything else would
+change the scenario rather than the settings, which `--set` is for.
+
+Every combination is loaded as a scenario with its overrides before anything
+runs, so an invalid value or an enhanced key under the iggy profile is found
+up front, and each error names `--vary` and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from sinkbench.config.settings import ALL_KEYS
+from sinkbench.errors import InputError, InputErrors, Where
+from sinkbench.scenario.load import RUNTIME_KEYS, SECTIONS, load_scenario, parse_set
+from sinkbench.scenario.model import Scenario
+
+VARY = "--vary"
+SET = "--set"
+# Sink keys that are not settings under test: where the sink delivers, and the file it starts from.
+NOT_VARIED = ("url", "connector")
+SINK_VARIABLE = tuple(k for k in ALL_KEYS if k not in NOT_VARIED)
+MAX_WITHOUT_YES = 16
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str        # as written on the command line ("100ms", "\"ndjson\"", "[200, 202]")
+    value: Any       # as TOML reads it (bare words are strings)
+
+    @property
+    def shown(self) -> str:
+        return show_value(self.value)
+
+
+@dataclass(frozen=True)
+class Vary:
+    key: str                     # full dotted key: "sink.max_retries", "runtime.batch_length", "sink.headers.X"
+    values: tuple[Value, ...]
+
+    @property
+    def short(self) -> str:
+        """The key without its section, for tables: "max_retries", "batch_length", "headers.X"."""
+        return self.key.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class Combination:
+    index: int                                 # 1-based, in the order the sweep runs them
+    choices: tuple[tuple[Vary, Value], ...]    # one value per --vary, in --vary order
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{vary.key}={value.text}" for vary, value in self.choices]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Full dotted key → value."""
+        return {vary.key: value.value for vary, value in self.choices}
+
+    @property
+    def label(self) -> str:
+        """`batch_mode=ndjson max_retries=3`: how tables and progress name the combination."""
+        return " ".join(f"{vary.short}={value.shown}" for vary, value in self.choices)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    file: str
+    varies: tuple[Vary, ...]
+    fixed: tuple[str, ...]                  # --set items applied to every combination
+    combinations: tuple[Combination, ...]
+    scenarios: tuple[Scenario, ...] = ()    # one per combination, once validated
+
+    @property
+    def size(self) -> int:
+        return len(self.combinations)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The first combination's scenario: what every combination has in common (name, seed, endpoint)."""
+        return self.scenarios[0]
+
+
+def show_value(value: Any) -> str:
+    """A value for people: strings bare (`ndjson`, `100ms`), everything else as TOML (`true`, `[200, 202]`)."""
+    if isinstance(value, str):
+        return value
+    import tomlkit
+    try:
+        return tomlkit.item(value).as_string()
+    except Exception:  # noqa: BLE001 - a value TOML cannot write is shown as Python shows it
+        return repr(value)
+
+
+def split_values(text: str) -> list[str]:
+    """`a,"b,c",[1, 2]` → ['a', '"b,c"', '[1, 2]']: commas split outside quotes, brackets and braces."""
+    items: list[str] = []
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    start = 0
+    for i, c in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\" and quote == '"':
+                escaped = True
+            elif c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        elif c == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    items.append(text[start:].strip())
+    return items
+
+
+def _hint(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def normalise_key(key: str, flag: str = VARY) -> str:
+    """`max_retries` → `sink.max_retries`, `batch_length` → `runtime.batch_length`; checks it can be varied."""
+    parts = [p.strip() for p in key.strip().split(".")]
+    if not all(parts):
+        raise InputError(f"expected a key such as sink.max_retries, got {key!r}", Where(file=flag, key=key))
+    if parts[0] not in SECTIONS:
+        if parts[0] in RUNTIME_KEYS and len(parts) == 1:
+            parts = ["runtime", *parts]
+        elif parts[0] in ALL_KEYS:
+            parts = ["sink", *parts]
+    full = ".".join(parts)
+    where = Where(file=flag, key=full)
+    section = parts[0]
+    if section not in SECTIONS:
+        raise InputError(f"unknown key '{key}'{_hint(parts[0], (*SINK_VARIABLE, *RUNTIME_KEYS))}", where)
+    if section not in ("sink", "runtime"):
+        raise InputError(f"[{section}] keys cannot be varied: a sweep compares the settings under test "
+                         "([sink] and [runtime]) over the same scenario; use --set for a fixed change", where)
+    if len(parts) < 2:
+        raise InputError(f"expected a key inside [{section}], such as {section}."
+                         f"{'max_retries' if section == 'sink' else 'batch_length'}", where)
+    name = parts[1]
+    if section == "runtime":
+        if name not in RUNTIME_KEYS:
+            raise InputError(f"unknown key '{name}' in [runtime]{_hint(name, RUNTIME_KEYS)}", where)
+        if len(parts) != 2:
+            raise InputError(f"'{name}' takes no sub-key", where)
+        return full
+    if name in NOT_VARIED:
+        raise InputError(f"'{name}' cannot be varied: a sweep compares settings for the same destination "
+                         "and starting file", where)
+    if name not in ALL_KEYS:
+        raise InputError(f"unknown key '{name}' in [sink]{_hint(name, SINK_VARIABLE)}", where)
+    if name == "headers":
+        if len(parts) != 3:
+            raise InputError("vary one header at a time: sink.headers.NAME=V1,V2", where)
+    elif len(parts) != 2:
+        raise InputError(f"'{name}' takes no sub-key", where)
+    return full
+
+
+def parse_vary(item: str) -> Vary:
+    """`sink.max_retries=0,3,6` → Vary("sink.max_retries", (0, 3, 6)). Raises InputError naming --vary."""
+    if "=" not in item:
+        raise InputError(f"expected KEY=V1,V2,..., got {item!r}", Where(file=VARY))
+    raw_key, _, raw_values = item.partition("=")
+    key = normalise_key(raw_key)
+    where = Where(file=VARY, key=key)
+    texts = split_values(raw_values)
+    if any(t == "" for t in texts):
+        raise InputError(f"empty value in {raw_values.strip()!r} (values are separated by commas)", where)
+    values: list[Value] = []
+    seen: dict[str, str] = {}
+    for text in texts:
+        _, value = parse_set(f"{key}={text}")
+        shown = show_value(value)
+        if shown in seen:
+            raise InputError(f"value {shown} is given twice ({seen[shown]!r} and {text!r})", where)
+        seen[shown] = text
+        values.append(Value(text, value))
+    return Vary(key, tuple(values))
+
+
+def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[str] = ()) -> SweepPlan:
+    """Parse `--vary` and `--set` and list the combinations (not yet validated against the scenario).
+
+    Raises InputErrors with every problem found.
+    """
+    errors: list[InputError] = []
+    varies: list[Vary] = []
+    if not vary_items:
+        errors.append(InputError("nothing to vary: give at least one --vary KEY=V1,V2", Where(file=VARY)))
+    for item in vary_items:
+        try:
+            vary = parse_vary(item)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if any(v.key == vary.key for v in varies):
+            errors.append(InputError("varied twice: give all its values in one --vary", Where(file=VARY, key=vary.key)))
+            continue
+        varies.append(vary)
+    for item in set_items:
+        try:
+            set_path, _ = parse_set(item)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        set_key = ".".join(set_path)
+        for vary in varies:
+            if set_key == vary.key or set_key.startswith(vary.key + ".") or vary.key.startswith(set_key + "."):
+                errors.append(InputError(f"both varied and set with --set {set_key}: keep one",
+                                         Where(file=VARY, key=vary.key)))
+    if errors:
+        raise InputErrors(errors)
+    combos = tuple(Combination(i, tuple(zip(varies, values))) for i, values in
+                   enumerate(itertools.product(*(v.values for v in varies)), start=1))
+    return SweepPlan(str(path), tuple(varies), tuple(set_items), combos)
+
+
+def validate_plan(plan: SweepPlan) -> SweepPlan:
+    """Load every combination as a scenario; returns the plan with its scenarios.
+
+    Raises InputErrors listing each distinct problem once; a problem that only
+    some combinations have says which.
+    """
+    scenarios: list[Scenario] = []
+    found: dict[str, list[Combination]] = {}
+    order: list[InputError] = []
+    for combo in plan.combinations:
+        try:
+            scenarios.append(load_scenario(plan.file, [*plan.fixed, *combo.overrides]))
+        except InputError as exc:
+            for err in (exc.errors if isinstance(exc, InputErrors) else [exc]):
+                err = _relocate(err, plan)
+                text = str(err)
+                if text not in found:
+                    found[text] = []
+                    order.append(err)
+                found[text].append(combo)
+    if not found:
+        return dataclasses.replace(plan, scenarios=tuple(scenarios))
+    errors = []
+    for err in order:
+        combos = found[str(err)]
+        if len(combos) < plan.size:
+            named = "; ".join(c.label for c in combos[:3])
+            more = f"; and {len(combos) - 3} more" if len(combos) > 3 else ""
+            err = InputError(f"{err.message} (in {len(combos)} of {plan.size} combinations: {named}{more})", err.where)
+        errors.append(err)
+    raise InputErrors(errors)
+
+
+def _relocate(err: InputError, plan: SweepPlan) -> InputError:
+    """An error the scenario loader blames on `--set` for a varied key is blamed on `--vary`."""
+    key = err.where.key or ""
+    if err.where.file == SET and any(key == v.key or key.startswith(v.key + ".") for v in plan.varies):
+        return InputError(err.message, dataclasses.replace(err.where, file=VARY))
+    return err
