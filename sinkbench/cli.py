@@ -25,6 +25,7 @@ class Exit(IntEnum):
 COMMANDS: dict[str, str] = {
     "run": "sinkbench.commands.run",
     "sweep": "sinkbench.commands.sweep",
+    "record": "sinkbench.commands.record",
     "validate": "sinkbench.commands.validate",
     "mock": "sinkbench.endpoint.command",
 }

@@ -193,6 +193,10 @@ class Runtime:
         return self.counts
 
     async def _feed(self) -> None:
+        if hasattr(self.source, "__aiter__"):
+            # A live source (Iggy) is asynchronous: it awaits its server between polls.
+            await self._feed_async()
+            return
         clock = self.clock
         counts = self.counts
         pending = Outcome.PENDING
@@ -229,6 +233,46 @@ class Runtime:
             # A bad line stops the feed; what was read is still delivered and accounted for.
             self.source_error = exc
 
+    async def _feed_async(self) -> None:
+        """`_feed` for an asynchronous source: each message is available when it arrives.
+
+        Unlike a file, a live source has no bad lines to skip: its errors
+        (server unreachable, credentials refused, connection lost) end the run
+        and reach the caller. The source's iterator is closed however the feed
+        ends, so it can store its last offsets.
+        """
+        clock = self.clock
+        counts = self.counts
+        pending = Outcome.PENDING
+        last_topic: SourceTopic | None = None
+        consumer: _Consumer | None = None
+        n = 0
+        messages = self.source.__aiter__()  # type: ignore[attr-defined]
+        try:
+            async for sm in messages:
+                if self._stopping:
+                    return
+                if sm.due > 0:
+                    wait = self._start + sm.due - clock.now()
+                    if wait > 0:
+                        await clock.sleep(wait)
+                if sm.topic is not last_topic:
+                    consumer = self._consumer(sm.topic)
+                    last_topic = sm.topic
+                assert consumer is not None
+                while consumer.buffered >= self._cap and not self._stopping:
+                    self._space.clear()
+                    await self._space.wait()
+                consumer.append([sm.message, clock.now(), pending, False])
+                counts.fed += 1
+                n += 1
+                if n % 512 == 0:
+                    await asyncio.sleep(0)
+        finally:
+            aclose = getattr(messages, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
     def _consumer(self, topic: SourceTopic) -> _Consumer:
         key = (topic.stream, topic.topic)
         c = self._consumers.get(key)
@@ -257,10 +301,15 @@ class Runtime:
 
     def _commit(self, c: _Consumer, partition: int, n: int) -> None:
         q = c.partitions[partition]
+        last = q[n - 1][_MSG]
         for _ in range(n):
             q.popleft()
         c.buffered -= n
         self._space.set()
+        # A live source (Iggy, after_consuming) stores the offset on its server only now.
+        acknowledge = getattr(self.source, "acknowledge", None)
+        if acknowledge is not None:
+            acknowledge(c.topic, partition, last.offset)
 
     async def _consume_loop(self, c: _Consumer) -> None:
         settings = self.settings

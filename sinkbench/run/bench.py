@@ -40,9 +40,14 @@ def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
         from sinkbench.sources.recorded import read_stream
         assert spec.path is not None
         return read_stream(spec.path, speed=spec.options.get("speed", "max"))
-    raise InputError("kind = \"iggy\" needs a live Iggy server source, which this version of sinkbench does not "
-                     "have yet; record the stream elsewhere and replay it with kind = \"recorded\"",
-                     dataclasses.replace(_where(scenario), key="source.kind"))
+    if spec.kind == "iggy":
+        from sinkbench.sources.iggy import IggySource
+        o = spec.options
+        return IggySource(o["connection"], stream=o["stream"], topics=o["topics"],
+                          consumer_group=o["consumer_group"], schema=o.get("schema", "json"), count=o.get("count"),
+                          batch_length=scenario.runtime.batch_length, poll_interval=scenario.runtime.poll_interval,
+                          offset_commit=scenario.runtime.offset_commit, where_file=scenario.file)
+    raise InputError(f"unknown source kind {spec.kind!r}", dataclasses.replace(_where(scenario), key="source.kind"))
 
 
 def _where(scenario: Scenario):
@@ -111,6 +116,7 @@ class BenchRun:
         self._start = 0.0
         self._generation = 0
         self._retired: list[HttpSink] = []   # sinks replaced by live tuning, closed at the end
+        self._started_at = ""
 
     # -- control ------------------------------------------------------------
     def interrupt(self) -> None:
@@ -131,6 +137,10 @@ class BenchRun:
     def _mark(self, label: str) -> None:
         if self.metrics is not None:
             self.metrics.mark(label)
+
+    def mark(self, label: str) -> None:
+        """A label on the run's timeline (the session marks each change it makes to the endpoint)."""
+        self._mark(label)
 
     @property
     def sink_settings(self) -> SinkSettings | None:
@@ -176,6 +186,28 @@ class BenchRun:
             latency_delivery=m.delivery_latency.summary(), timeline=tuple(m.timeline.rows(last=60)),
             recent_requests=tuple(m.recent))
 
+    async def interim_result(self) -> RunResult:
+        """The report of the run so far, while it runs (the session's export).
+
+        Counts are those of now: messages still without an outcome count as
+        undelivered, the source's remaining messages are not counted, and the
+        status is `interrupted` (with a note saying so).
+        """
+        if self.runtime is None or self.metrics is None or self.sink is None:
+            raise RuntimeError("the run has not started")
+        counts = dataclasses.replace(self.runtime.counts)
+        counts.undelivered = max(0, counts.fed - counts.delivered - counts.failed - counts.skipped)
+        notes = [f"exported while the run was in progress, after {format_seconds(self.clock.now() - self._start)}; "
+                 "messages without an outcome yet count as undelivered"]
+        endpoint_stats = None
+        if self.admin is not None and self._endpoint is not None:
+            try:
+                endpoint_stats = await self.admin.stats()
+            except AdminError as exc:
+                notes.append(f"could not read the endpoint's stats: {exc}")
+        return self._result(counts.fed, counts, endpoint_stats, RunStatus.INTERRUPTED, self._started_at,
+                            self.sink.settings, notes)
+
     # -- the run --------------------------------------------------------------
     async def _start_endpoint(self) -> str:
         settings = self.scenario.endpoint
@@ -215,7 +247,7 @@ class BenchRun:
     async def run(self, progress: Callable[[Snapshot], None] | None = None, progress_interval: float = 0.25) -> RunResult:
         sc = self.scenario
         clock = self.clock
-        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started_at = self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         endpoint_url = None
         if sc.mock:
             try:

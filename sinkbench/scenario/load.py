@@ -185,9 +185,52 @@ def _source(doc: _Doc, table: dict[str, Any], base: Path, connector: Connector |
             path = (exc.where.key or "source").split(".")[1:]
             errors.append(doc.error(exc.message, "source", *path))
         return SourceSpec(kind, opts)
-    # kind = "iggy": the keys are known, the live source is not built yet.
-    errors.append(doc.error("kind = \"iggy\" (a live Iggy server) is not available in this version of sinkbench; "
-                            "replay a recorded stream with kind = \"recorded\" instead", "source", "kind"))
+    # kind = "iggy": a live Iggy server (sources/iggy.py). Nothing connects until the run starts; the
+    # connection is checked here and kept as an IggyConnection, a str that shows itself redacted.
+    from sinkbench.sources.iggy import ConnectionStringError, parse_connection
+    first = connector.streams[0] if connector else None
+    if "connection" not in opts:
+        errors.append(doc.error("an iggy source needs connection = \"iggy+tcp://USER:PASSWORD@HOST:8090\"",
+                                "source", "connection"))
+    else:
+        raw = opts["connection"]
+        try:
+            if isinstance(raw, str) and "${" in raw:
+                # `${IGGY_PASSWORD}` keeps the secret out of the file (this function is not handed the
+                # loader's env mapping, so it reads the process environment).
+                from sinkbench.config.load import expand_env
+                raw, _ = expand_env(raw, os.environ, doc.where("source", "connection"))
+            opts["connection"] = parse_connection(raw)
+        except ConnectionStringError as exc:
+            errors.append(doc.error(str(exc), "source", "connection"))
+        except InputError as exc:
+            errors.append(exc)
+    if first is not None:
+        opts.setdefault("stream", first.stream)
+        opts.setdefault("topics", list(first.topics))
+        if first.consumer_group:
+            opts.setdefault("consumer_group", first.consumer_group)
+    # The connectors runtime's default group is "iggy-connect-sink-<key>"; without a connector file, "sinkbench".
+    opts.setdefault("consumer_group", f"iggy-connect-sink-{connector.key}" if connector else "sinkbench")
+    for key in ("stream", "consumer_group"):
+        value = opts.get(key)
+        if value is None:
+            errors.append(doc.error(f"an iggy source needs '{key}' (or a connector file's [[streams]])", "source", key))
+        elif not isinstance(value, str) or not value.strip():
+            errors.append(doc.error(f"expected a non-empty string, got {_type_name(value)} {value!r}", "source", key))
+    topics = opts.get("topics")
+    if topics is None:
+        errors.append(doc.error("an iggy source needs topics = [\"...\"] (or a connector file's [[streams]])",
+                                "source", "topics"))
+    elif (not isinstance(topics, list) or not topics
+          or not all(isinstance(t, str) and t.strip() for t in topics)):
+        errors.append(doc.error(f"expected a non-empty list of topic names, got {topics!r}", "source", "topics"))
+    elif len(set(topics)) != len(topics):
+        errors.append(doc.error(f"a topic is listed twice in {topics!r}", "source", "topics"))
+    if "count" in opts:
+        opts["count"] = _int(doc, table, "source", "count", 0, errors, minimum=1) or None
+    # The payload is decoded per the stream's schema: the connector's [[streams]] entry's, else JSON.
+    opts["schema"] = first.schema.value if first is not None else Schema.JSON.value
     return SourceSpec(kind, opts)
 
 

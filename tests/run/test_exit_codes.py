@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Callable
@@ -191,13 +192,18 @@ def test_exit_2_before_anything_runs(scenario_file: Callable[..., Path], tmp_pat
     assert "bad.toml" in r.err and "good.toml" not in r.err
 
 
-def test_exit_2_iggy_source_is_not_available_yet(scenario_file: Callable[..., Path], tmp_path: Path) -> None:
-    path = scenario_file('[source]\nkind = "iggy"\nconnection = "iggy+tcp://iggy:iggy@127.0.0.1:8090"\n'
+def test_exit_2_unreachable_iggy_server_is_one_clear_error(scenario_file: Callable[..., Path],
+                                                            tmp_path: Path) -> None:
+    with socket.socket() as s:          # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = scenario_file(f'[source]\nkind = "iggy"\nconnection = "iggy+tcp://iggy:s3cr3t-pw@127.0.0.1:{port}"\n'
                          'stream = "s"\ntopics = ["t"]\n[sink]\nurl = "mock"\n')
     r = run_cli(["run", str(path), "--quiet"], reports=tmp_path / "out")
     assert r.code == 2
     r.assert_no_traceback()
-    assert "source.kind" in r.err and "recorded" in r.err
+    assert f"cannot reach the Iggy server at iggy+tcp://127.0.0.1:{port}" in r.err
+    assert "s3cr3t-pw" not in r.err + r.out
 
 
 # -- 3: the bench could not run ---------------------------------------------------------------

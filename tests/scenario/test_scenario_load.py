@@ -205,13 +205,6 @@ def test_recorded_source_needs_an_existing_path() -> None:
     assert (e.where.line, e.where.key) == (3, "source.path") and "not found" in e.message
 
 
-def test_iggy_source_is_refused_until_the_live_source_exists() -> None:
-    # validate must not call a scenario valid that run would refuse.
-    e = one_error('[source]\nkind = "iggy"\nconnection = "iggy+tcp://iggy:iggy@127.0.0.1:8090"\nstream = "s"\n'
-                  'topics = ["t"]\nconsumer_group = "g"\ncount = 10\n[sink]\nurl = "mock"\n')
-    assert (e.where.line, e.where.key) == (2, "source.kind") and "not available" in e.message
-
-
 def test_iggy_source_unknown_key_is_still_named() -> None:
     with pytest.raises(InputErrors) as info:
         load('[source]\nkind = "iggy"\nconection = "x"\n[sink]\nurl = "mock"\n')
