@@ -34,10 +34,13 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sinkbench",
+        usage="sinkbench [SCENARIO] | sinkbench COMMAND ...",
         description="A test bench for HTTP sinks: an engine faithful to the Apache Iggy HTTP sink, "
         "an endpoint that breaks on purpose, and reports of what arrived, what was lost or "
         "duplicated, how long delivery took and what the retries cost.",
-        epilog="Exit codes: 0 all expectations held; 1 an expectation failed; 2 invalid input; "
+        epilog="Without a command, sinkbench opens the interactive session on SCENARIO (default: the bundled "
+        "quickstart against the embedded endpoint, with ./config.toml's [plugin_config] when present). "
+        "Exit codes: 0 all expectations held; 1 an expectation failed; 2 invalid input; "
         "3 the bench itself could not run.",
     )
     parser.add_argument("--version", action="version", version=f"sinkbench {__version__}")
@@ -56,11 +59,20 @@ def main(argv: list[str] | None = None) -> int:
 
     tune_process()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # `sinkbench` and `sinkbench SCENARIO` open the interactive session; argparse
+    # would take a scenario path for an unknown command.
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        if len(argv) > 1:
+            parser.error(f"unexpected arguments: {' '.join(argv[1:])} "
+                         "(sinkbench [SCENARIO] opens the interactive session)")
+        from sinkbench.tui.command import main as session_main
+        try:
+            return session_main(argv[0] if argv else None)
+        except KeyboardInterrupt:
+            return 130
     args = parser.parse_args(argv)
-    module = getattr(args, "_module", None)
-    if module is None:
-        parser.print_help()
-        return Exit.OK
+    module = args._module
     try:
         return int(module.main(args))
     except KeyboardInterrupt:

@@ -364,7 +364,8 @@ class Runtime:
         try:
             result = await self.sink.consume(c.topic.metadata, meta, messages)
         finally:
-            counts.in_flight -= n
+            # finish() may already have zeroed it when this batch was cancelled.
+            counts.in_flight = max(0, counts.in_flight - n)
         c.in_flight.remove(batch)
         outcomes = result.outcomes
         for e, outcome in zip(batch, outcomes):

@@ -156,6 +156,9 @@ class BenchRun:
         if self.sink is None or self.runtime is None or self.metrics is None:
             raise RuntimeError("the run has not started")
         settings = dataclasses.replace(settings, url=self.sink.settings.url)
+        ca = getattr(self._endpoint, "ca_pem_path", None)
+        if ca and settings.enhanced and not settings.tls_ca_file:
+            settings = dataclasses.replace(settings, tls_ca_file=ca)   # the embedded endpoint's own CA
         self._generation += 1
         new = HttpSink(settings, clock=self.clock, rng=random.Random(self.scenario.seed + self._generation),
                        observer=self.metrics.on_attempt, dead_letter=_dead_letter_writer(settings))

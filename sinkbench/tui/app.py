@@ -1,0 +1,199 @@
+"""The Textual app: wiring between the session, the dashboard and the modals.
+
+The bench runs in a worker on the app's own event loop; a timer pulls a frame
+from the session a few times a second (never per message) and the dashboard
+renders it. Controls run as workers too, and every worker's end — success or
+failure — goes through one handler that notifies the user: the app shows the
+reason of an error and never dies with a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable, Coroutine, Iterable, Mapping, Sequence
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from sinkbench.clock import Clock
+from sinkbench.errors import BenchError
+from sinkbench.tui.frames import Frame
+from sinkbench.tui.screens.dashboard import ACTIONS, DashboardScreen
+from sinkbench.tui.session import BenchFactory, Opened, Session, describe_error
+
+REFRESH_INTERVAL = 0.5    # seconds between two renders of the dashboard (bench/tui_overhead.py)
+THEMES = ("textual-dark", "textual-light")
+
+
+class SinkbenchApp(App[None]):
+    CSS_PATH = "sinkbench.tcss"
+    TITLE = "sinkbench"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "help", id="help", tooltip="Every key binding and what it does"),
+        Binding("ctrl+t", "toggle_theme", "theme", id="toggle_theme", tooltip="Switch between light and dark",
+                show=False),
+        Binding("ctrl+q", "quit", "quit", id="quit", tooltip="Stop the run and quit", priority=True),
+    ]
+
+    def __init__(self, session: Session, *, start: bool = True, refresh_interval: float = REFRESH_INTERVAL,
+                 frames: Sequence[Frame] = ()) -> None:
+        super().__init__()
+        self.session = session
+        self.autostart = start
+        self.refresh_interval = refresh_interval
+        self.replay = tuple(frames)
+        self.exit_code = 0
+        self._bench_worker: Worker[Any] | None = None
+        self.dashboard = DashboardScreen(id="dashboard")
+
+    def get_default_screen(self) -> Screen:
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        self.theme = THEMES[0]
+        self.call_after_refresh(self._first_frame)   # once the dashboard is on screen
+
+    async def _first_frame(self) -> None:
+        if self.replay:
+            for frame in self.replay:
+                self.dashboard.show(frame)
+            return
+        if self.autostart:
+            # Started once the screen is up, so building it does not eat into the run's first second.
+            self.start_bench()
+            self.set_interval(self.refresh_interval, self.refresh_now)
+        await self.refresh_now()
+
+    # -- the run --------------------------------------------------------------------
+    def start_bench(self) -> None:
+        self.exit_code = 0   # 3 only when the last run could not start
+        self.session.new_bench()
+        self._bench_worker = self.run_worker(self.session.run(), group="bench", name="bench", exit_on_error=False)
+
+    async def stop_bench(self, timeout: float = 15.0) -> None:
+        """Interrupts the run and waits for it to end (its endpoint stopped, its accounting closed)."""
+        self.session.stop()
+        worker = self._bench_worker
+        if worker is not None and not worker.is_finished:
+            try:
+                await asyncio.wait_for(asyncio.shield(worker.wait()), timeout)
+            except Exception:  # noqa: BLE001 - how it ended is reported by the worker handler
+                pass
+
+    async def restart(self) -> str:
+        await self.stop_bench()
+        self.start_bench()
+        return f"{self.session.scenario.name}: started again"
+
+    async def switch_to(self, opened: Opened) -> str:
+        await self.stop_bench()
+        self.session.use(opened)
+        self.start_bench()
+        return f"opened {opened.scenario.name}"
+
+    async def refresh_now(self) -> None:
+        """Pulls one frame from the session and renders it (the timer calls this; ticks never overlap)."""
+        if self.replay:
+            return
+        frame = await self.session.frame()
+        self.dashboard.show(frame)
+        for severity, message in self.session.alerts:
+            self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        self.session.alerts.clear()
+
+    def control(self, work: Coroutine[Any, Any, str], *, quiet: bool = False) -> Worker[str]:
+        """Runs a control (a break, new settings, an export) as a worker; its end is reported below."""
+        return self.run_worker(work, group="control-quiet" if quiet else "control", exit_on_error=False)
+
+    @on(Worker.StateChanged)
+    async def _worker_done(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS:
+            if worker.group == "control" and worker.result:
+                self.notify(str(worker.result), title="done")
+            elif worker.group == "bench" and worker is self._bench_worker and self.session.result is not None:
+                result = self.session.result
+                lines = [self.session.outcome(), *result.notes]
+                self.notify("\n".join(lines), title=result.scenario,
+                            severity="information" if result.passed else "warning", timeout=15)
+        elif event.state is WorkerState.ERROR:
+            error = worker.error
+            if worker.group == "bench" and isinstance(error, BenchError) and worker is self._bench_worker:
+                self.exit_code = 3
+            self.notify(describe_error(error) if error is not None else "failed", severity="error", timeout=15)
+        else:
+            return
+        if not self.replay:
+            await self.refresh_now()
+
+    def _fatal_error(self) -> None:
+        # Textual's own crash dump prints every local variable, secrets among them: the reason is enough.
+        from rich.text import Text
+
+        from sinkbench.redact import redact_text
+
+        error = self._exception
+        reason = redact_text(f"{type(error).__name__}: {error}", self.session.sink_settings.secret_values)
+        self.bell()
+        self._exit_renderables.append(Text(f"error: internal error in the interactive session: {reason}\n"
+                                           "This is a bug; please report it with the command you ran."))
+        self._close_messages_no_wait()
+
+    # -- keys the whole app answers -----------------------------------------------------
+    def action_help(self) -> None:
+        from sinkbench.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.key_rows()))
+
+    def key_rows(self) -> list[tuple[str, str, str]]:
+        """(key, "category: verb", what it does) of every binding, for the help screen."""
+        rows = [(a.key, a.command, a.tooltip) for a in ACTIONS]
+        rows += [
+            ("?  f1", "view: help", "This list of every key binding"),
+            ("ctrl+t", "view: light or dark theme", "Switch between the light and the dark theme"),
+            ("ctrl+p", "view: command palette", "Every action by name, searchable"),
+            ("ctrl+q", "view: quit", "Stop the run (its endpoint too) and quit"),
+        ]
+        return rows
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    async def action_quit(self) -> None:
+        await self.stop_bench()
+        self.exit(return_code=self.exit_code)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, DashboardScreen):
+            for a in ACTIONS:
+                yield SystemCommand(a.command, a.tooltip, _runner(screen, a.action))
+        yield SystemCommand("view: help", "Every key binding and what it does", self.action_help)
+        yield SystemCommand("view: light or dark theme", "Switch between the light and the dark theme",
+                            self.action_toggle_theme)
+
+
+def _runner(screen: Screen, action: str):  # noqa: ANN202
+    async def run() -> None:
+        await screen.run_action(action)
+    return run
+
+
+def make_app(opened: Opened, *, bench_factory: BenchFactory | None = None, clock: Clock | None = None,
+             env: Mapping[str, str] | None = None, cwd: Path | None = None, start: bool = True,
+             refresh_interval: float = REFRESH_INTERVAL,
+             replay: Callable[[Session], Sequence[Frame]] | None = None) -> SinkbenchApp:
+    """The app, as the CLI and the tests build it: the scenario, how to make its bench, the clock.
+
+    `start=False` opens it without running the bench. `replay` makes frames
+    for the session instead of a live run (the tests' exact pictures).
+    """
+    session = Session(opened, bench_factory=bench_factory, clock=clock, env=env, cwd=cwd)
+    frames = replay(session) if replay is not None else ()
+    return SinkbenchApp(session, start=start and replay is None, refresh_interval=refresh_interval, frames=frames)

@@ -1,0 +1,182 @@
+"""The sink settings form's fields and their validation, without any widget.
+
+Validation is the config loader's own: the form's values are laid over the
+sink's current `[plugin_config]` table and `resolve_sink` checks the result,
+so each field shows exactly the error `sinkbench validate` would print for
+that key. Text is read the way `--set` reads it (a TOML value; bare words are
+strings), so `5` is an integer, `1s` a string and `abc` in `max_retries` gets
+"expected an integer, got a string 'abc'". An empty field means "not set":
+the key's default.
+
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import tomlkit
+
+from sinkbench.config.load import LoadedSink, resolve_sink
+from sinkbench.config.settings import ENHANCED_KEYS, SinkSettings
+from sinkbench.durations import DurationError, format_duration, parse_duration
+from sinkbench.errors import InputErrors, Where
+from sinkbench.runtime import RuntimeSettings
+
+RUNTIME_KEYS = ("batch_length", "poll_interval")
+LIST_KEYS = ("success_status_codes", "retry_statuses")
+DURATION_KEYS = ("timeout", "retry_delay", "max_retry_delay", "poll_interval")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    choices: tuple[str, ...] = ()     # a choice field when not empty
+    enhanced: bool = False            # valid only with profile = "enhanced"
+    hint: str = ""
+
+    @property
+    def runtime(self) -> bool:
+        return self.key in RUNTIME_KEYS
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("batch_mode", "batch mode", ("individual", "ndjson", "json_array", "raw")),
+    Field("batch_length", "batch length", hint="messages per poll ([[streams]] batch_length)"),
+    Field("poll_interval", "poll interval", hint="e.g. 5ms ([[streams]] poll_interval)"),
+    Field("max_retries", "max retries", hint="retries after the first attempt"),
+    Field("retry_delay", "retry delay", hint="base backoff, e.g. 200ms"),
+    Field("retry_backoff_multiplier", "multiplier", hint="backoff exponent base (integer)"),
+    Field("max_retry_delay", "max retry delay", hint="cap on each backoff, e.g. 30s"),
+    Field("timeout", "timeout", hint="total time of one attempt, e.g. 30s"),
+    Field("success_status_codes", "success codes", hint="e.g. 200, 201, 202, 204"),
+    Field("profile", "profile", ("iggy", "enhanced")),
+    Field("retry_after", "Retry-After", ("honor", "ignore"), enhanced=True),
+    Field("jitter", "jitter", ("full", "equal", "none"), enhanced=True),
+    Field("retry_statuses", "retry statuses", enhanced=True, hint="e.g. 429, 500, 502, 503, 504"),
+    Field("max_in_flight", "max in flight", enhanced=True, hint="concurrent requests per topic"),
+    Field("split_oversize_batches", "split oversize", ("false", "true"), enhanced=True),
+    Field("dead_letter_path", "dead letters", enhanced=True, hint="file for messages that finally failed"),
+    Field("http2", "HTTP/2", ("false", "true"), enhanced=True),
+)
+FIELD_KEYS = tuple(f.key for f in FIELDS)
+
+
+def value_text(value: Any) -> str:
+    """A table value as the form shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, frozenset, set)):
+        items = sorted(value) if isinstance(value, (frozenset, set)) else value
+        return ", ".join(str(v) for v in items)
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
+def initial_values(table: Mapping[str, Any], settings: SinkSettings, runtime: RuntimeSettings) -> dict[str, str]:
+    """What each field shows first: the table's value as written, else the effective one."""
+    out: dict[str, str] = {}
+    for f in FIELDS:
+        if f.key == "batch_length":
+            out[f.key] = str(runtime.batch_length)
+        elif f.key == "poll_interval":
+            out[f.key] = format_duration(runtime.poll_interval)
+        elif f.key in table:
+            out[f.key] = value_text(table[f.key])
+        else:
+            v = getattr(settings, f.key)
+            out[f.key] = format_duration(v) if f.key in DURATION_KEYS else value_text(v)
+    return out
+
+
+def parse_value(key: str, text: str) -> Any:
+    """A field's text as a table value, read the way `--set` reads values."""
+    t = text.strip()
+    if key in ("split_oversize_batches", "http2") and t in ("true", "false"):
+        return t == "true"
+    if key in LIST_KEYS and not t.startswith("["):
+        t = f"[{t}]"
+    try:
+        value = tomlkit.parse(f"v = {t}")["v"]
+        return value.unwrap() if hasattr(value, "unwrap") else value
+    except Exception:  # noqa: BLE001 - not a TOML value: a bare word, taken as a string
+        return text.strip()
+
+
+@dataclass(frozen=True)
+class Validation:
+    errors: dict[str, str]                      # field key → message; "" for one that names no field
+    warnings: tuple[str, ...]
+    table: dict[str, Any]                       # the new [plugin_config] table
+    loaded: LoadedSink | None
+    batch_length: int
+    poll_interval: float
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)   # key → (before, after), as shown
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.loaded is not None
+
+    def label(self) -> str:
+        """The timeline mark for these changes: "sink: max_retries 3→5, batch_mode ndjson→json_array"."""
+        parts = [f"{k} {a or '(default)'}→{b or '(default)'}" for k, (a, b) in self.changed.items()]
+        return "sink: " + (", ".join(parts) if parts else "settings re-applied")
+
+
+def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mapping[str, str],
+             runtime: RuntimeSettings, env: Mapping[str, str] | None = None) -> Validation:
+    """Lays the fields that changed over `table` and checks the result with the config loader."""
+    env = os.environ if env is None else env
+    new = dict(table)
+    changed: dict[str, tuple[str, str]] = {}
+    for f in FIELDS:
+        before, after = initial.get(f.key, "").strip(), values.get(f.key, "").strip()
+        if before != after:
+            changed[f.key] = (before, after)
+            if not f.runtime:
+                if after:
+                    new[f.key] = parse_value(f.key, after)
+                else:
+                    new.pop(f.key, None)
+    if values.get("profile", "iggy").strip() != "enhanced":
+        # Enhanced keys are errors under profile "iggy": switching profile drops them.
+        for key in ENHANCED_KEYS:
+            new.pop(key, None)
+    errors: dict[str, str] = {}
+    warnings: tuple[str, ...] = ()
+    loaded = None
+    try:
+        loaded = resolve_sink(new, lambda key: Where(key=key), env=env)
+        warnings = tuple(w.message for w in loaded.warnings)
+    except InputErrors as exc:
+        for e in exc.errors:
+            key = (e.where.key or "").split(".", 1)[0]
+            errors.setdefault(key if key in FIELD_KEYS else "", e.message if key in FIELD_KEYS else str(e))
+    batch_length = runtime.batch_length
+    raw = parse_value("batch_length", values.get("batch_length", str(batch_length)))
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        errors["batch_length"] = f"expected an integer, got {_type_name(raw)} {raw!r}"
+    elif raw < 1:
+        errors["batch_length"] = f"must be at least 1, got {raw}"
+    else:
+        batch_length = raw
+    poll_interval = runtime.poll_interval
+    raw = parse_value("poll_interval", values.get("poll_interval", format_duration(poll_interval)))
+    if not isinstance(raw, str):
+        errors["poll_interval"] = f"expected a duration string such as \"30s\", got {_type_name(raw)} {raw!r}"
+    else:
+        try:
+            poll_interval = parse_duration(raw)
+        except DurationError as exc:
+            errors["poll_interval"] = str(exc)
+    return Validation(errors=errors, warnings=warnings, table=new, loaded=loaded, batch_length=batch_length,
+                      poll_interval=poll_interval, changed=changed)
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(v), type(v).__name__)

@@ -1,0 +1,1 @@
+"""The session's screens: the dashboard and its modals."""

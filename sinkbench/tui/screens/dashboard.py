@@ -1,0 +1,232 @@
+"""The dashboard: five panes and the keys that break the endpoint, tune the sink and drive the run.
+
+Every key is listed once, in ACTIONS, from which the bindings, the command
+palette's commands and the help screen are all made. The actions are wiring:
+they ask for a value when one is needed and hand the work to the session
+(through the app, which runs it as a worker and reports how it went).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from sinkbench.errors import InputError
+from sinkbench.tui import faults
+from sinkbench.tui.form import initial_values
+from sinkbench.tui.frames import Frame
+from sinkbench.tui.session import ControlError, list_scenarios, open_scenario, packaged_quickstart
+from sinkbench.tui.widgets.base import FramePane
+from sinkbench.tui.widgets.delivery import DeliveryPane
+from sinkbench.tui.widgets.endpoint import EndpointPane
+from sinkbench.tui.widgets.latency import LatencyPane
+from sinkbench.tui.widgets.requestlog import RequestLogPane
+from sinkbench.tui.widgets.status import StatusPane
+from sinkbench.tui.widgets.topbar import TopBar
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    action: str
+    footer: str          # the footer's short label
+    command: str         # the command palette's "category: verb"
+    tooltip: str
+    show: bool = True
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("d", "take_down", "503", "endpoint: take down (503)",
+           "Answer every request 503 Service Unavailable; press again to lift"),
+    Action("r", "reset_connections", "reset", "endpoint: reset every connection",
+           "Abort every connection without an answer; press again to lift", show=False),
+    Action("h", "hang", "hang", "endpoint: hang every request",
+           "Read every request and never answer (the sink's timeout decides); press again to lift", show=False),
+    Action("e", "error_rate", "errors", "endpoint: inject an error rate",
+           "Answer a share of requests 500 (asks for the percentage; empty lifts it)"),
+    Action("t", "too_many", "429", "endpoint: send 429 with Retry-After",
+           "Answer every request 429 Too Many Requests with Retry-After N seconds (asks for N)", show=False),
+    Action("l", "latency", "latency", "endpoint: add latency",
+           "Delay every answer (asks for a duration such as 200ms; empty lifts it)", show=False),
+    Action("m", "rate_limit", "limit", "endpoint: set a rate limit",
+           "Allow N requests per second, answer 429 over it (asks for N; empty lifts it)", show=False),
+    Action("n", "normal", "normal", "endpoint: back to normal",
+           "Lift every break: the endpoint as the scenario set it"),
+    Action("s", "settings", "settings", "sink: edit settings",
+           "Batch mode, retries, delays, timeout, success codes, profile: applied live, between batches"),
+    Action("w", "save", "save", "sink: save settings into the connector file",
+           "Write the settings changed in this session into the connector's config.toml (diff first, backup kept)"),
+    Action("p", "pause", "pause", "run: pause or resume",
+           "Stop polling (batches in flight finish) or go on"),
+    Action("ctrl+r", "restart", "restart", "run: restart the scenario",
+           "Run the scenario again from the start, with the settings as tuned", show=False),
+    Action("o", "open", "open", "run: open another scenario",
+           "Pick a scenario file; the current run stops", show=False),
+    Action("x", "export", "export", "run: export the report",
+           "Write the run's JSON report, the same as `sinkbench run --report`", show=False),
+)
+
+
+class DashboardScreen(Screen[None]):
+    """The live view of the run."""
+
+    BINDINGS = [Binding(a.key, a.action, a.footer, id=a.action, tooltip=a.tooltip, show=a.show) for a in ACTIONS]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="bar")
+        with Grid(id="panes"):
+            yield DeliveryPane(id="delivery")
+            yield LatencyPane(id="latency")
+            yield EndpointPane(id="endpoint")
+            yield StatusPane(id="status")
+            yield RequestLogPane(id="log")
+        yield Footer()
+
+    _panes: list[FramePane] | None = None
+
+    def show(self, frame: Frame) -> None:
+        if not self._panes:
+            self._panes = list(self.query(FramePane))   # cached once the panes exist
+        with self.app.batch_update():
+            for pane in self._panes:
+                pane.show(frame)
+
+    # -- the endpoint --------------------------------------------------------------
+    @property
+    def session(self):  # noqa: ANN201 - the app's Session
+        return self.app.session  # type: ignore[attr-defined]
+
+    def action_take_down(self) -> None:
+        self.app.control(self.session.break_endpoint("down", "503"))  # type: ignore[attr-defined]
+
+    def action_reset_connections(self) -> None:
+        self.app.control(self.session.break_endpoint("down", "reset"))  # type: ignore[attr-defined]
+
+    def action_hang(self) -> None:
+        self.app.control(self.session.break_endpoint("down", "hang"))  # type: ignore[attr-defined]
+
+    def action_normal(self) -> None:
+        self.app.control(self.session.break_endpoint("normal"))  # type: ignore[attr-defined]
+
+    def action_error_rate(self) -> None:
+        live = self.session.live.error_rate
+        self._ask("error_rate", faults.parse_error_rate, "endpoint: inject an error rate",
+                  "Percent of requests answered 500 (empty or 0 lifts it)", f"{live * 100:g}" if live else "30")
+
+    def action_too_many(self) -> None:
+        live = self.session.live.too_many
+        self._ask("too_many", faults.parse_retry_after, "endpoint: send 429 with Retry-After",
+                  "Retry-After, whole seconds (empty lifts it)", str(live) if live is not None else "2")
+
+    def action_latency(self) -> None:
+        from sinkbench.durations import format_duration
+
+        live = self.session.live.latency
+        self._ask("latency", faults.parse_latency, "endpoint: add latency",
+                  "Latency of every answer, e.g. 200ms or 2s (empty lifts it)",
+                  format_duration(live) if live else "200ms")
+
+    def action_rate_limit(self) -> None:
+        live = self.session.live.rate_limit
+        self._ask("rate_limit", faults.parse_rate_limit, "endpoint: set a rate limit",
+                  "Requests per second, 429 over it (empty lifts it)", f"{live:g}" if live else "20")
+
+    def _ask(self, kind: str, parse, title: str, label: str, value: str) -> None:  # noqa: ANN001
+        from sinkbench.tui.screens.prompt import ValuePrompt
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.app.control(self.session.break_endpoint(kind, parse(text)))  # type: ignore[attr-defined]
+
+        self.app.push_screen(ValuePrompt(title, label, value, check=lambda t: faults.check(parse, t)), done)
+
+    # -- the sink --------------------------------------------------------------------
+    def action_settings(self) -> None:
+        from sinkbench.tui.screens.settings import SettingsScreen
+
+        s = self.session
+        initial = initial_values(s.table, s.sink_settings, s.runtime)
+
+        def done(validation) -> None:  # noqa: ANN001
+            if validation is not None:
+                self.app.control(s.apply(validation))  # type: ignore[attr-defined]
+
+        self.app.push_screen(SettingsScreen(s.table, initial, s.runtime, env=s.env,
+                                            running=s.running), done)
+
+    def action_save(self) -> None:
+        from sinkbench.tui.screens.save import SaveScreen
+
+        try:
+            plan = self.session.plan_save()
+        except ControlError as exc:
+            self.notify(str(exc), title="sink: save", severity="warning")
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            try:
+                backup = self.session.save(plan)
+            except ControlError as exc:
+                self.notify(str(exc), title="sink: save", severity="error")
+                return
+            where = f"; the original is kept as {self.session.display(backup)}" if backup else ""
+            self.notify(f"saved {', '.join(plan.changes)} into {plan.display}{where}", title="sink: save")
+
+        self.app.push_screen(SaveScreen(plan), done)
+
+    # -- the run --------------------------------------------------------------------
+    async def action_pause(self) -> None:
+        try:
+            label = self.session.toggle_pause()
+        except ControlError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.notify(label, title="run")
+        await self.app.refresh_now()  # type: ignore[attr-defined]
+
+    def action_restart(self) -> None:
+        self.app.control(self.app.restart(), quiet=True)  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        from sinkbench.tui.screens.open import OpenScreen
+
+        folder = self.session.cwd / "scenarios"
+        if not folder.is_dir():
+            file = self.session.scenario.file
+            folder = Path(file).parent if file and Path(file).is_file() else packaged_quickstart().parent
+
+        def done(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                opened = open_scenario(path, env=self.session.env)
+            except InputError as exc:
+                self.notify(str(exc), title=f"cannot open {path.name}", severity="error", timeout=15)
+                return
+            self.app.control(self.app.switch_to(opened), quiet=True)  # type: ignore[attr-defined]
+
+        self.app.push_screen(OpenScreen(folder, list_scenarios(folder)), done)
+
+    def action_export(self) -> None:
+        from sinkbench.tui.screens.prompt import ValuePrompt
+
+        def done(path: str | None) -> None:
+            if path:
+                self.app.control(self._export(path))  # type: ignore[attr-defined]
+
+        self.app.push_screen(ValuePrompt("run: export the report", "File for the JSON report (as run --report)",
+                                         self.session.default_report_path(),
+                                         check=lambda t: None if t.strip() else "a file name is needed"), done)
+
+    async def _export(self, path: str) -> str:
+        target = await self.session.export(path.strip())
+        return f"report written to {self.session.display(target)}"

@@ -1,0 +1,39 @@
+"""Every key binding, grouped as the command palette groups them, with what it does."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close", id="help.close", tooltip="Back to the run")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        """rows: (key as shown, "category: verb", what it does)."""
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="help"):
+            yield Static("sinkbench — keys", classes="title")
+            with VerticalScroll(id="keys"):
+                category = None
+                for key, command, about in self.rows:
+                    cat, _, verb = command.partition(": ")
+                    if cat != category:
+                        yield Static(cat, classes="category")
+                        category = cat
+                    with Horizontal(classes="key-row"):
+                        yield Static(key, classes="key")
+                        yield Static(Content.assemble((verb, "bold"), " — ", (about, "$text-muted")),
+                                     classes="about")
+            yield Static("ctrl+p: the command palette, with every action above. escape closes this.",
+                         classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,64 @@
+"""The diff preview before the tuned settings are written into the connector file."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from sinkbench.tui.session import SavePlan
+
+
+def diff_content(diff: str) -> Content:
+    lines = []
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++")):
+            style = "bold $text-muted"
+        elif line.startswith("@@"):
+            style = "$text-accent"
+        elif line.startswith("+"):
+            style = "$text-success"
+        elif line.startswith("-"):
+            style = "$text-error"
+        else:
+            style = "$text-muted"
+        lines.append(Content.styled(line, style))
+    return Content("\n").join(lines)
+
+
+class SaveScreen(ModalScreen[bool]):
+    """Shows what will change in the connector file; writes it (with a backup) only when confirmed."""
+
+    BINDINGS = [
+        Binding("y", "confirm", "Write", id="save.confirm", tooltip="Write the file, keeping a backup"),
+        Binding("escape,n", "cancel", "Cancel", id="save.cancel", tooltip="Close without writing"),
+    ]
+
+    def __init__(self, plan: SavePlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="save"):
+            yield Static(f"sink: save {len(self.plan.changes)} setting(s) into {self.plan.display}", classes="title")
+            with VerticalScroll(id="diff"):
+                yield Static(diff_content(self.plan.diff))
+            for note in self.plan.not_written:
+                yield Static(f"not written — {note}", classes="warning")
+            yield Static("Comments, key order and every other section stay as they are; the original is kept "
+                         "as a .bak file.", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Write (y)", id="confirm", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

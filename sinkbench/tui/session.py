@@ -1,0 +1,551 @@
+"""The interactive session's core: one scenario, its bench run, and what the user changes.
+
+The Textual app drives a `Session` and renders its frames; the session drives
+the very `BenchRun` that `sinkbench run` drives (DESIGN.md §9) and
+re-implements nothing of the engine: breaking the endpoint is a PUT through
+its admin API, tuning is `BenchRun.apply_sink_settings`, saving is
+`config.writeback`, exporting is `report.write_json`. No Textual here, so all
+of it is testable without a screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from sinkbench.clock import Clock
+from sinkbench.config.settings import ENHANCED_KEYS
+from sinkbench.config.writeback import WriteBack, apply_write_back, plan_write_back
+from sinkbench.durations import DurationError, format_duration, parse_duration
+from sinkbench.endpoint.client import AdminError
+from sinkbench.endpoint.settings import settings_to_dict
+from sinkbench.engine.sink import SinkError
+from sinkbench.errors import BenchError, InputError
+from sinkbench.metrics.expect import format_seconds
+from sinkbench.redact import redact_url
+from sinkbench.run.bench import BenchRun
+from sinkbench.run.result import RunResult, RunStatus
+from sinkbench.scenario.load import parse_set, scenario_from_source
+from sinkbench.scenario.model import Scenario
+from sinkbench.tomlsrc import load_toml
+from sinkbench.tui.faults import LiveFaults, describe_endpoint, endpoint_document
+from sinkbench.tui.form import FIELD_KEYS, RUNTIME_KEYS, Validation
+from sinkbench.tui.frames import Frame, FrameBuilder
+
+# The bundled default: the quickstart made continuous, so the session does not end after three seconds.
+CONTINUOUS = ("source.count=100000000", "source.rate=500", 'scenario.timeout="24h"')
+STATS_INTERVAL = 1.0   # seconds between reads of the endpoint's stats while the run goes on
+
+BenchFactory = Callable[[Scenario], BenchRun]
+
+
+class ControlError(Exception):
+    """A control the session could not carry out; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A scenario ready to run, with the connector file tuned settings are saved into (if any)."""
+
+    scenario: Scenario
+    connector: Path | None
+    continuous: bool = False
+
+
+# -- opening scenarios ---------------------------------------------------------------
+def packaged_quickstart() -> Path:
+    return Path(str(resources.files("sinkbench") / "data" / "quickstart.toml"))
+
+
+def default_scenario(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Opened:
+    """The quickstart, continuous, against the embedded endpoint; `./config.toml`'s sink when present.
+
+    With a `./config.toml` the connector file is the sink's starting point
+    (its `[plugin_config]` and its first `[[streams]]` batch settings) and the
+    quickstart's own sink and runtime keys are dropped, so what runs is the
+    user's connector, unchanged, against the embedded endpoint.
+    Raises InputError (naming file, line and key) when a file is invalid.
+    """
+    cwd = Path.cwd() if cwd is None else cwd
+    path = cwd / "scenarios" / "quickstart.toml"
+    if not path.is_file():
+        path = packaged_quickstart()
+    src = load_toml(path)
+    overrides = list(CONTINUOUS)
+    connector = cwd / "config.toml"
+    if connector.is_file():
+        connector = connector.resolve()
+        src.data["sink"] = {}
+        runtime = src.data.get("runtime")
+        if isinstance(runtime, dict):
+            runtime.pop("batch_length", None)
+            runtime.pop("poll_interval", None)
+        overrides += [f"sink.connector={json.dumps(str(connector))}", 'sink.url="mock"']
+        return Opened(scenario_from_source(src, overrides, env), connector, continuous=True)
+    return Opened(scenario_from_source(src, overrides, env), None, continuous=True)
+
+
+def open_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Opened:
+    """A scenario file as `sinkbench run` loads it. Raises InputError naming file, line and key."""
+    from sinkbench.scenario.load import load_scenario
+
+    scenario = load_scenario(path, env=env)
+    return Opened(scenario, connector_of(Path(path)))
+
+
+def connector_of(scenario_path: Path, overrides: tuple[str, ...] = ()) -> Path | None:
+    """The connector file a scenario names (`[sink] connector = "..."`, or a `--set sink.connector=`)."""
+    raw: Any = None
+    for item in overrides:
+        key, value = parse_set(item)
+        if key == ["sink", "connector"]:
+            raw = value
+    if raw is None:
+        try:
+            sink = load_toml(scenario_path).data.get("sink", {})
+        except InputError:
+            return None
+        raw = sink.get("connector") if isinstance(sink, dict) else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    p = Path(raw)
+    return (p if p.is_absolute() else scenario_path.resolve().parent / p).resolve()
+
+
+def list_scenarios(folder: Path) -> list[tuple[Path, str, str]]:
+    """(path, name, first line of the description) of each scenario in `folder`, by file name."""
+    out = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            meta = load_toml(path).data.get("scenario", {})
+        except InputError as exc:
+            out.append((path, path.stem, f"invalid: {exc.message}"))
+            continue
+        if not isinstance(meta, dict):
+            meta = {}
+        name = meta.get("name", path.stem)
+        text = str(meta.get("description", "")).strip()
+        out.append((path, str(name), text.split(". ")[0].split("\n")[0]))
+    return out
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as a notification: the reason, never a traceback."""
+    if isinstance(exc, BenchError):
+        return f"the bench could not start: {exc}"
+    if isinstance(exc, (InputError, ControlError)):
+        return str(exc)
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+# -- the session ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class SavePlan:
+    target: Path
+    display: str                       # the target as shown (relative to the working directory when inside it)
+    write: WriteBack
+    changes: dict[str, Any]
+    not_written: tuple[str, ...] = ()
+
+    @property
+    def diff(self) -> str:
+        return "".join(line.replace(str(self.target), self.display) if line.startswith(("---", "+++")) else line
+                       for line in self.write.diff.splitlines(keepends=True))
+
+
+class Session:
+    """One scenario at a time: its bench run, the endpoint's breaks, the tuned sink settings."""
+
+    def __init__(self, opened: Opened, *, bench_factory: BenchFactory | None = None, clock: Clock | None = None,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.env = os.environ if env is None else env
+        self.cwd = Path.cwd() if cwd is None else cwd
+        self._factory = bench_factory or (lambda sc: BenchRun(sc, clock=self.clock))
+        self._monotonic = monotonic
+        self.bench: BenchRun | None = None
+        self.result: RunResult | None = None
+        self.error: str | None = None
+        self.state = "idle"
+        self.live = LiveFaults()
+        self._stopping = False
+        self._stats: dict[str, Any] | None = None
+        self._decided = 0              # messages with an outcome just before _stats was read
+        self._stats_at = -math.inf
+        self._endpoint_doc: dict[str, Any] | None = None
+        self._answered = True          # for the "cannot reach the endpoint" alert
+        self.alerts: list[tuple[str, str]] = []   # (severity, message) for the app to show once
+        self.use(opened)
+
+    # -- the scenario ----------------------------------------------------------------
+    def use(self, opened: Opened) -> None:
+        """Make `opened` the session's scenario; tuned settings start over from it."""
+        self.opened = opened
+        self.scenario = opened.scenario
+        self.connector = opened.connector
+        self.table: dict[str, Any] = dict(opened.scenario.sink_table)
+        self.sink_settings = opened.scenario.sink.settings
+        self.runtime = opened.scenario.runtime
+        self.changed_keys: set[str] = set()
+        self.builder = FrameBuilder(self.scenario.name)
+
+    def display(self, path: Path | str | None) -> str:
+        if path is None:
+            return "(none)"
+        p = Path(path)
+        try:
+            return str(p.resolve().relative_to(self.cwd.resolve()))
+        except ValueError:
+            return str(p)
+
+    def tuned_scenario(self) -> Scenario:
+        sc = self.scenario
+        return dataclasses.replace(sc, sink=dataclasses.replace(sc.sink, settings=self.sink_settings),
+                                   runtime=self.runtime, sink_table=dict(self.table))
+
+    # -- the bench run ---------------------------------------------------------------
+    def new_bench(self) -> BenchRun:
+        """A bench run of the scenario with the settings as tuned so far; `run()` runs it."""
+        self.bench = self._factory(self.tuned_scenario())
+        self.result = None
+        self.error = None
+        self.state = "starting"
+        self.live = LiveFaults()
+        self._stopping = False
+        self._stats = None
+        self._decided = 0
+        self._stats_at = -math.inf
+        self._endpoint_doc = None
+        self._answered = True
+        self.builder = FrameBuilder(self.scenario.name)
+        return self.bench
+
+    async def run(self) -> RunResult:
+        """Runs the current bench to its end. Raises what the bench raises (BenchError: it could not start)."""
+        bench = self.bench
+        if bench is None:
+            raise ControlError("no bench run to start")
+        try:
+            result = await bench.run()
+        except BaseException as exc:
+            if bench is self.bench:
+                self.state = "failed"
+                self.error = describe_error(exc)
+            raise
+        if bench is self.bench:
+            self.result = result
+            self.state = "stopped" if self._stopping else "finished"
+            self.builder.event(f"run {self.state}: {self.outcome()}")
+        return result
+
+    def stop(self) -> bool:
+        """Interrupts the run (quit, restart, another scenario). True if one was running."""
+        if self.bench is not None and self.running:
+            self._stopping = True
+            self.bench.interrupt()
+            return True
+        return False
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("starting", "running")
+
+    def outcome(self) -> str:
+        r = self.result
+        if r is None:
+            return self.error or ""
+        held = sum(1 for e in r.expectations if e.passed)
+        status = {RunStatus.COMPLETED: "completed", RunStatus.TIMEOUT: "timed out",
+                  RunStatus.INTERRUPTED: "interrupted", RunStatus.SINK_NOT_OPENED: "sink not opened"}[r.status]
+        verdict = (f"{held}/{len(r.expectations)} expectations held" if r.expectations else "no expectations")
+        return f"{status} after {format_seconds(r.duration)}, {verdict}"
+
+    # -- frames ----------------------------------------------------------------------
+    async def frame(self) -> Frame:
+        """What the screen shows now (reads the endpoint's stats at most once a second).
+
+        The only wait comes first: from the snapshot on, nothing yields, so two
+        overlapping calls (the timer's and a control's) never fold out of order.
+        """
+        if self.running and self.bench is not None:
+            await self._poll_endpoint(self.bench)
+        bench = self.bench
+        snap = bench.snapshot() if bench is not None else None
+        origin = bench.clock.now() - snap.elapsed if (bench is not None and snap is not None) else 0.0
+        if snap is not None and self.state == "starting":
+            self.state = "running"
+        previous = self.builder.requests_seen
+        state = "paused" if (snap is not None and snap.paused and self.state == "running") else self.state
+        lost, duplicates = self._ledger()
+        frame = self.builder.update(
+            snap, state=state, origin=origin, detail=self.outcome() if state in ("finished", "stopped", "failed") else "",
+            lost=lost, duplicates=duplicates, endpoint_lines=self._endpoint_lines(), sink=self.sink_line(),
+            live_faults=self.live.labels())
+        if snap is not None:
+            self._watch_reachability(frame, snap.requests - previous)
+        return frame
+
+    async def _poll_endpoint(self, bench: BenchRun) -> None:
+        if bench.admin is None or not self.scenario.mock:
+            return
+        now = self._monotonic()
+        if now - self._stats_at < STATS_INTERVAL:
+            return
+        self._stats_at = now
+        snap = bench.snapshot()
+        try:
+            decided = snap.delivered + snap.failed + snap.skipped if snap is not None else 0
+            self._stats = await bench.admin.stats()
+            self._decided = decided
+            if self._endpoint_doc is None:
+                self._endpoint_doc = await bench.admin.get_settings()
+        except Exception:  # noqa: BLE001 - starting or stopping (its client closed): the next tick tries again
+            pass
+
+    def _ledger(self) -> tuple[int | None, int | None]:
+        """Lost and duplicates, from the endpoint's ledger (None with a real URL).
+
+        At the end they are the report's. During the run, lost counts the
+        messages that had an outcome before the stats were read and that the
+        endpoint had not accepted when it answered: never a message still in
+        flight, so an outage shows as loss only once its messages failed.
+        """
+        if self.result is not None:
+            return self.result.totals.get("lost"), self.result.totals.get("duplicates")
+        if self._stats is None or not self.scenario.mock:
+            return None, None
+        return (max(0, self._decided - int(self._stats.get("unique_messages", 0))),
+                int(self._stats.get("duplicates", 0)))
+
+    def _endpoint_lines(self) -> tuple[tuple[str, str], ...]:
+        if not self.scenario.mock:
+            return (("muted", f"sends to {redact_url(self.sink_settings.url)}"),
+                    ("muted", "no embedded endpoint: nothing to break here"))
+        doc = self._endpoint_doc if self._endpoint_doc is not None else settings_to_dict(self.scenario.endpoint)
+        return describe_endpoint(doc, len(self.live.rules))
+
+    def _watch_reachability(self, frame: Frame, new: int) -> None:
+        """One alert when requests stop getting answers (unreachable URL, endpoint gone), not one per request."""
+        if new <= 0:
+            return
+        rows = [r for r in frame.log if r.kind == "request"][:new]
+        answered = any(r.outcome.isdigit() for r in rows)
+        if answered:
+            self._answered = True
+        elif self._answered and any(r.outcome == "connect" for r in rows):
+            self._answered = False
+            where = "the embedded endpoint" if self.scenario.mock else redact_url(self.sink_settings.url)
+            self.alerts.append(("error", f"cannot reach {where}: requests fail with connection errors"))
+
+    def sink_line(self) -> str:
+        s, rt = self.sink_settings, self.runtime
+        parts = [str(s.batch_mode), f"batch {rt.batch_length}", f"retries {s.max_retries}",
+                 f"delay {format_duration(s.retry_delay)}…{format_duration(s.max_retry_delay)}",
+                 f"timeout {format_duration(s.timeout)}", str(s.profile)]
+        return " · ".join(parts)
+
+    # -- breaking the endpoint -------------------------------------------------------------
+    async def break_endpoint(self, kind: str, value: Any = None) -> str:
+        """Applies one break (or lifts it) through the admin API; returns what changed, as logged.
+
+        kind: "down" (value "503" | "reset" | "hang"; again to lift), "error_rate"
+        (share or None), "too_many" (Retry-After seconds or None), "latency"
+        (seconds or None), "rate_limit" (requests/s or None), "normal".
+        """
+        live = self.live
+        if kind == "down":
+            lifting = live.down == value
+            new = dataclasses.replace(live, down=None if lifting else value)
+            label = f"back up ({value} lifted)" if lifting else f"take down ({value})"
+        elif kind == "error_rate":
+            new = dataclasses.replace(live, error_rate=value)
+            label = f"error rate {value * 100:g}% (500)" if value else "error rate lifted"
+        elif kind == "too_many":
+            new = dataclasses.replace(live, too_many=value)
+            label = f"429 with Retry-After {value}s" if value is not None else "429s lifted"
+        elif kind == "latency":
+            new = dataclasses.replace(live, latency=value)
+            label = f"latency {format_duration(value)}" if value else "added latency lifted"
+        elif kind == "rate_limit":
+            new = dataclasses.replace(live, rate_limit=value)
+            label = f"rate limit {value:g}/s" if value else "rate limit lifted"
+        elif kind == "normal":
+            new = LiveFaults()
+            label = "back to normal (the scenario's settings)"
+        else:
+            raise ValueError(f"unknown break {kind!r}")
+        bench = self._live_bench()
+        if not self.scenario.mock or bench.admin is None:
+            raise ControlError("this scenario sends to a real URL: there is no embedded endpoint to break")
+        doc = endpoint_document(settings_to_dict(self.scenario.endpoint), new)
+        try:
+            await bench.admin.put_settings(doc)
+            self._endpoint_doc = await bench.admin.get_settings()
+        except AdminError as exc:
+            raise ControlError(f"the endpoint did not take the change: {exc}") from None
+        self.live = new
+        label = f"endpoint: {label}"
+        bench.mark(label)
+        self._event(label)
+        return label
+
+    def _live_bench(self) -> BenchRun:
+        if self.bench is None or not self.running:
+            raise ControlError("the run is not going on (ctrl+r runs the scenario again)")
+        return self.bench
+
+    def _event(self, label: str) -> None:
+        snap = self.bench.snapshot() if self.bench is not None else None
+        self.builder.event(label, t=snap.elapsed if snap is not None else None)
+
+    def toggle_pause(self) -> str:
+        bench = self._live_bench()
+        snap = bench.snapshot()
+        if snap is None:
+            raise ControlError("the run is still starting")
+        if snap.paused:
+            bench.resume()
+            label = "resumed"
+        else:
+            bench.pause()
+            label = "paused: polling stops, batches in flight finish"
+        self._event(label)
+        return label
+
+    # -- tuning ----------------------------------------------------------------------
+    async def apply(self, v: Validation) -> str:
+        """New sink and runtime settings: applied to the running bench between batches, kept for the next run."""
+        if not v.ok or v.loaded is None:
+            raise ControlError("the settings have errors; fix the fields marked in red")
+        sink_keys = [k for k in v.changed if k not in RUNTIME_KEYS]
+        runtime_changed = (v.batch_length, v.poll_interval) != (self.runtime.batch_length, self.runtime.poll_interval)
+        sink_label = "sink: " + ", ".join(_change(k, *v.changed[k]) for k in sink_keys) if sink_keys else ""
+        runtime_label = ("runtime: " + ", ".join(_change(k, *v.changed[k]) for k in RUNTIME_KEYS if k in v.changed)
+                         if runtime_changed else "")
+        if not sink_keys and not runtime_changed:
+            return "nothing changed"
+        if self.running and self.bench is not None and self.bench.sink is None:
+            raise ControlError("the run is still starting; apply the settings again in a moment")
+        applied_now = self.bench is not None and self.running
+        if applied_now:
+            assert self.bench is not None
+            if sink_keys:
+                try:
+                    await self.bench.apply_sink_settings(v.loaded.settings, label=sink_label)
+                except SinkError as exc:
+                    raise ControlError(f"not applied: the sink with the new settings did not open: {exc}") from None
+            if runtime_changed:
+                self.bench.apply_runtime_settings(v.batch_length, v.poll_interval, label=runtime_label)
+        self.table = dict(v.table)
+        self.sink_settings = v.loaded.settings
+        self.runtime = dataclasses.replace(self.runtime, batch_length=v.batch_length, poll_interval=v.poll_interval)
+        self.changed_keys.update(sink_keys)
+        label = "; ".join(x for x in (sink_label, runtime_label) if x)
+        self._event(label)
+        return label if applied_now else f"{label} (kept for the next run: ctrl+r runs it)"
+
+    # -- saving ----------------------------------------------------------------------
+    def save_target(self) -> Path:
+        if self.connector is not None:
+            return self.connector
+        fallback = self.cwd / "config.toml"
+        if fallback.is_file():
+            return fallback
+        raise ControlError("no connector file to save into: the scenario has no [sink] connector = \"...\" "
+                           "and there is no ./config.toml")
+
+    def plan_save(self) -> SavePlan:
+        """The changed `[plugin_config]` keys written into the connector file, for a diff preview."""
+        target = self.save_target()
+        display = self.display(target)
+        if not self.changed_keys:
+            raise ControlError("nothing to save: no sink setting was changed in this session (s opens the form)")
+        try:
+            src = load_toml(target)
+        except InputError as exc:
+            raise ControlError(f"cannot read the connector file: {exc}") from None
+        data = src.data
+        current = data if ("plugin_config" not in data and "url" in data) else data.get("plugin_config", {})
+        if not isinstance(current, dict):
+            current = {}
+        changes: dict[str, Any] = {}
+        not_written: list[str] = []
+        for key in sorted(self.changed_keys, key=FIELD_KEYS.index):
+            if key not in self.table:
+                if key in current:
+                    not_written.append(f"{key}: cleared in the form, but the file keeps its value "
+                                       "(remove the key by hand to use the default)")
+                continue
+            if not _same(key, current.get(key), self.table[key]):
+                changes[key] = self.table[key]
+        if self.table.get("profile", "iggy") != "enhanced":
+            left = [k for k in ENHANCED_KEYS if k in current]
+            if left:
+                not_written.append(f"{', '.join(left)}: sinkbench-only keys the file keeps, which profile = "
+                                   "\"iggy\" rejects; remove them by hand")
+        if not changes:
+            raise ControlError(f"nothing to save: {display} already holds these settings")
+        try:
+            plan = plan_write_back(target, changes)
+        except InputError as exc:
+            raise ControlError(f"cannot save into {display}: {exc}") from None
+        return SavePlan(target, display, plan, changes, tuple(not_written))
+
+    def save(self, plan: SavePlan) -> Path | None:
+        """Writes the plan (keeping a backup); returns the backup's path."""
+        try:
+            backup = apply_write_back(plan.write)
+        except OSError as exc:
+            raise ControlError(f"cannot write {plan.display}: {exc.strerror or exc}") from None
+        self.changed_keys.difference_update(plan.changes)
+        self._event(f"saved {', '.join(plan.changes)} into {plan.display}")
+        return backup
+
+    # -- the report ------------------------------------------------------------------
+    def default_report_path(self) -> str:
+        return f"sinkbench-{self.scenario.name}.json"
+
+    async def export(self, path: str | Path) -> Path:
+        """The run's JSON report, as `sinkbench run --report` writes it (so far, while it runs)."""
+        from sinkbench.report.jsonreport import write_json
+
+        if self.result is not None:
+            result = self.result
+        elif self.bench is not None and self.bench.sink is not None:
+            result = await self.bench.interim_result()
+        else:
+            raise ControlError("nothing to export yet: the run has not started")
+        target = Path(path)
+        if not target.is_absolute():
+            target = self.cwd / target
+        try:
+            write_json(result, target)
+        except OSError as exc:
+            raise ControlError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return target
+
+
+def _change(key: str, before: str, after: str) -> str:
+    return f"{key} {before or '(default)'}→{after or '(default)'}"
+
+
+def _same(key: str, a: Any, b: Any) -> bool:
+    """Whether a file's value and a tuned value are the same setting ("1s" and "1000ms" are)."""
+    if a is None:
+        return False
+    if isinstance(a, str) and isinstance(b, str) and key in ("timeout", "retry_delay", "max_retry_delay"):
+        try:
+            return parse_duration(a) == parse_duration(b)
+        except DurationError:
+            return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    return type(a) is type(b) and a == b

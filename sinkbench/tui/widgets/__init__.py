@@ -1,0 +1,1 @@
+"""The dashboard's panes: each renders one slice of a `Frame`."""

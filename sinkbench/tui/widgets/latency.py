@@ -1,0 +1,74 @@
+"""Latency: per attempt and per message (available → acknowledged), percentiles and a small plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+
+from sinkbench.tui.frames import Frame
+from sinkbench.tui.widgets.base import FramePane
+from sinkbench.tui.widgets.text import log_position, ms
+
+COLUMNS = ("p50", "p90", "p99", "max")
+
+
+@dataclass(frozen=True)
+class LatencyView:
+    request: tuple[float | None, ...]
+    delivery: tuple[float | None, ...]
+    requests: int
+    messages: int
+
+
+class LatencyPane(FramePane):
+    """Request and delivery latency: p50, p90, p99 and max, and a logarithmic plot when there is room."""
+
+    TITLE = "latency"
+    HELP = """\
+## Latency
+
+**request**: one HTTP attempt, sent to answered. **delivery**: a message
+becoming available to its acknowledgement, retries and backoff included.
+"""
+
+    def select(self, frame: Frame) -> LatencyView | None:
+        s = frame.snapshot
+        if s is None:
+            return None
+        return LatencyView(tuple(s.latency_request.get(c) for c in COLUMNS),
+                           tuple(s.latency_delivery.get(c) for c in COLUMNS),
+                           int(s.latency_request.get("count") or 0), int(s.latency_delivery.get("count") or 0))
+
+    def draw(self, v: LatencyView, width: int, height: int) -> Content:
+        cell = max(6, min(9, (width - 8) // 4))
+        head = Content.assemble(" " * 8, *((c.rjust(cell), "$text-muted") for c in COLUMNS))
+        lines = [head]
+        for name, values in (("request", v.request), ("delivery", v.delivery)):
+            lines.append(Content.assemble((name.ljust(8), "$text-muted"), *(ms(x).rjust(cell) for x in values)))
+        if height >= len(lines) + 5:
+            lines.append(Content(""))
+            lines.extend(self._plot(v, width))
+        return Content("\n").join(lines[:height])
+
+    @staticmethod
+    def _plot(v: LatencyView, width: int) -> list[Content]:
+        """Delivery percentiles as bars on a log axis, the request ones marked on the same axis."""
+        values = [x for x in (*v.request, *v.delivery) if x]
+        if not values:
+            return [Content.styled("no answers yet", "$text-muted")]
+        lo, hi = min(values) / 2, max(values)
+        bar_width = max(4, width - 14)
+        out = []
+        for name, d, r in zip(COLUMNS, v.delivery, v.request):
+            n = log_position(d or 0, lo, hi, bar_width)
+            mark = log_position(r or 0, lo, hi, bar_width) - 1
+            cells = ["█" if i < n else " " for i in range(bar_width)]
+            parts: list[tuple[str, str]] = []
+            for i, ch in enumerate(cells):
+                if i == mark and r:
+                    parts.append(("┃", "$text-primary"))
+                else:
+                    parts.append((ch, "$text-success"))
+            out.append(Content.assemble((f"{name} ", "$text-muted"), *parts, f" {ms(d)}"))
+        return out

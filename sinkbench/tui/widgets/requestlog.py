@@ -1,0 +1,43 @@
+"""The request log: the newest attempts first, with the session's own events among them."""
+
+from __future__ import annotations
+
+from textual.content import Content
+
+from sinkbench.tui.frames import Frame, LogRow
+from sinkbench.tui.widgets.base import FramePane
+from sinkbench.tui.widgets.status import code_style
+from sinkbench.tui.widgets.text import ms, size
+
+
+class RequestLogPane(FramePane):
+    """Time, method, status or fault, attempt number, batch size, bytes and latency, newest first."""
+
+    TITLE = "request log"
+    HELP = """\
+## Request log
+
+The newest requests first (the last 200 are kept): time since the start,
+method, status or transport error, attempt (1 = first send), messages in the
+body, body size and latency. Your changes appear among them as they happen.
+"""
+
+    def select(self, frame: Frame) -> tuple[LogRow, ...]:
+        return frame.log
+
+    def draw(self, rows: tuple[LogRow, ...], width: int, height: int) -> Content:
+        head = Content.styled(f"{'time':>9}  {'method':<6} {'status':<8} {'try':>3} {'msgs':>6} {'bytes':>7} "
+                              f"{'latency':>8}", "$text-muted")
+        lines = [head]
+        for row in rows[: max(0, height - 1)]:
+            t = f"{row.t:>8.3f}s"
+            if row.kind == "event":
+                lines.append(Content.assemble((t, "$text-muted"), ("  ── ", "$text-accent"), (row.text, "$text-accent")))
+                continue
+            method = "HEALTH" if row.health_check else row.method
+            lines.append(Content.assemble(
+                (t, "$text-muted"), f"  {method:<6} ", (f"{row.outcome[:8]:<8}", code_style(row.outcome)),
+                f" {row.attempt + 1:>3} {row.messages:>6} {size(row.body_bytes):>7} {ms(row.latency * 1000):>8}"))
+        if len(lines) == 1:
+            lines.append(Content.styled("no requests yet", "$text-muted"))
+        return Content("\n").join(lines)

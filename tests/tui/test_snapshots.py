@@ -1,0 +1,75 @@
+"""Pictures of each screen state, exact because every pane renders a fabricated frame (tests/tui/replay.py).
+
+No live bench, no wall clock, no host names: the scenario is the bundled quickstart opened from an
+empty working directory (or beside a copy of config.toml), the seed is the scenario's, the sizes are
+explicit. Regenerate deliberately: pytest tests/tui --snapshot-update, then look at the pictures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Input
+
+from sinkbench.tui.app import make_app
+from sinkbench.tui.form import initial_values, validate
+from sinkbench.tui.session import Session, default_scenario
+from .replay import frames
+
+SMALL = (80, 24)
+LARGE = (160, 48)
+
+
+def _app(cwd: Path, *, down: bool = False, tuned: dict[str, str] | None = None):
+    opened = default_scenario(cwd, env={})
+
+    def replay(session: Session):
+        if tuned:
+            s = session
+            initial = initial_values(s.table, s.sink_settings, s.runtime)
+            v = validate(s.table, initial, {**initial, **tuned}, s.runtime, env={})
+            asyncio.run(s.apply(v))
+        return frames(session, down=down)[-1:]
+
+    return make_app(opened, env={}, cwd=cwd, replay=replay)
+
+
+def test_running_healthy_small(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path), terminal_size=SMALL)
+
+
+def test_running_healthy_large(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path), terminal_size=LARGE)
+
+
+def test_during_an_outage_small(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=SMALL)
+
+
+def test_during_an_outage_large(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=LARGE)
+
+
+def test_settings_form_with_a_validation_error(snap_compare, tmp_path):
+    async def type_bad_values(pilot):
+        await pilot.press("s")
+        await pilot.pause()
+        pilot.app.screen.query_one("#field-max_retries", Input).value = "lots"
+        pilot.app.screen.query_one("#field-retry_delay", Input).value = "1.5s"
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path), terminal_size=SMALL, run_before=type_bad_values)
+
+
+def test_help(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path), terminal_size=SMALL, press=["question_mark", "_"])
+
+
+def test_save_diff(snap_compare, tmp_path, connector):
+    app = _app(tmp_path, tuned={"max_retries": "6", "retry_delay": "250ms"})
+    assert snap_compare(app, terminal_size=SMALL, press=["w", "_"])
+
+
+def test_light_theme(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=SMALL, press=["ctrl+t", "_"])
