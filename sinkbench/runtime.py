@@ -19,12 +19,12 @@ from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from sinkbench.clock import Clock
 from sinkbench.engine.accounting import BatchResult, Outcome
 from sinkbench.errors import InputError
-from sinkbench.model import BatchMetadata, Message
+from sinkbench.model import BatchMetadata, Message, TopicMetadata
 from sinkbench.sources.base import SourceMessage, SourceTopic
 
 
@@ -108,12 +108,17 @@ class _Consumer:
 
 class Runtime:
     def __init__(self, source: Iterable[SourceMessage], sink: Sink, settings: RuntimeSettings, clock: Clock,
-                 observer: RuntimeObserver | None = None, buffer_per_topic: int | None = None) -> None:
+                 observer: RuntimeObserver | None = None, buffer_per_topic: int | None = None,
+                 on_final_failure: Callable[[TopicMetadata, BatchMetadata, list[Message], list[str]], None]
+                 | None = None) -> None:
         self.source = source
         self.sink = sink
         self.settings = settings
         self.clock = clock
         self.observer = observer
+        # after_consuming: a failed batch is polled again, so only the runtime knows, when the
+        # run ends, which messages finally failed (the dead-letter file wants exactly those).
+        self.on_final_failure = on_final_failure
         self.counts = RuntimeCounts()
         self.source_error: InputError | None = None
         self._cap = buffer_per_topic or max(4 * settings.batch_length, 10_000)
@@ -177,15 +182,19 @@ class Runtime:
             if c.task is not None and not c.task.done():
                 c.task.cancel()
             seen: set[int] = set()
-            for batch in c.in_flight:
-                for e in batch:
+            failed: list[Message] = []
+            for entries in (*c.in_flight, *c.partitions.values()):
+                for e in entries:
                     if id(e) not in seen:
                         seen.add(id(e))
                         self.counts.add_final(e[_OUTCOME])
-            for q in c.partitions.values():
-                for e in q:
-                    if id(e) not in seen:
-                        self.counts.add_final(e[_OUTCOME])
+                        if e[_OUTCOME] is Outcome.FAILED:
+                            failed.append(e[_MSG])
+            if failed and self.on_final_failure is not None:
+                for partition in sorted({m.partition for m in failed}):
+                    part = [m for m in failed if m.partition == partition]
+                    self.on_final_failure(c.topic.metadata, BatchMetadata(partition, part[-1].offset, c.topic.schema),
+                                          part, ["failed when the run ended"] * len(part))
             c.partitions.clear()
             c.in_flight.clear()
             c.buffered = 0

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from sinkbench.redact import redact_url
+
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_SUCCESS = frozenset({200, 201, 202, 204})
 MAX_CONSECUTIVE_FAILURES = 3
@@ -184,13 +186,13 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         _ = parts.port
     except ValueError as exc:
-        return f"'{url}' is not a valid URL: {exc}"
+        return f"'{redact_url(url)}' is not a valid URL: {exc}"
     if not parts.scheme:
-        return f"'{url}' is not a valid URL: relative URL without a base"
+        return f"'{redact_url(url)}' is not a valid URL: relative URL without a base"
     if parts.scheme not in ("http", "https"):
         return f"URL scheme '{parts.scheme}' is not allowed (only http and https)"
     if not parts.hostname:
-        return f"'{url}' is not a valid URL: empty host"
+        return f"'{redact_url(url)}' is not a valid URL: empty host"
     return None
 
 

@@ -24,7 +24,7 @@ from sinkbench.metrics.expect import evaluate, format_count, format_ms, format_s
 from sinkbench.redact import REDACTED, redact_headers, redact_url
 from sinkbench.run.metrics import RunMetrics, Snapshot
 from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
-from sinkbench.runtime import Runtime, RuntimeCounts
+from sinkbench.runtime import OffsetCommit, Runtime, RuntimeCounts
 from sinkbench.scenario.model import Scenario
 from sinkbench.sources.base import SourceMessage
 
@@ -116,6 +116,7 @@ class BenchRun:
         self._start = 0.0
         self._generation = 0
         self._retired: list[HttpSink] = []   # sinks replaced by live tuning, closed at the end
+        self._dead_letters: Any = None        # one dead-letter file per run, whichever sink fails
         self._started_at = ""
 
     # -- control ------------------------------------------------------------
@@ -161,7 +162,7 @@ class BenchRun:
             settings = dataclasses.replace(settings, tls_ca_file=ca)   # the embedded endpoint's own CA
         self._generation += 1
         new = HttpSink(settings, clock=self.clock, rng=random.Random(self.scenario.seed + self._generation),
-                       observer=self.metrics.on_attempt, dead_letter=_dead_letter_writer(settings))
+                       observer=self.metrics.on_attempt, dead_letter=self._sink_dead_letter(settings))
         await new.open()
         self._retired.append(self.sink)
         self.sink = new
@@ -174,6 +175,19 @@ class BenchRun:
         self.runtime.set_settings(dataclasses.replace(self.runtime.settings, batch_length=batch_length,
                                                       poll_interval=poll_interval))
         self._mark(label)
+
+    def _sink_dead_letter(self, settings: SinkSettings):
+        """The dead-letter hook a sink gets: with after_polling a failed send is final at once;
+        with after_consuming the batch is polled again, so the runtime decides at the end."""
+        if self._dead_letters is None:
+            self._dead_letters = _dead_letter_writer(settings)
+        if self.scenario.runtime.offset_commit is OffsetCommit.AFTER_CONSUMING:
+            return None
+        return self._dead_letters
+
+    def _runtime_dead_letter(self, topic, meta, messages, reasons) -> None:
+        if self._dead_letters is not None and self.scenario.runtime.offset_commit is OffsetCommit.AFTER_CONSUMING:
+            self._dead_letters(topic, meta, messages, reasons)
 
     def snapshot(self) -> Snapshot | None:
         m, rt = self.metrics, self.runtime
@@ -274,10 +288,11 @@ class BenchRun:
         source = build_source(sc, int(clock.wall() * 1_000_000))
         self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
         sink = self.sink = HttpSink(settings, clock=clock, rng=random.Random(sc.seed), observer=metrics.on_attempt,
-                                    dead_letter=_dead_letter_writer(settings))
+                                    dead_letter=self._sink_dead_letter(settings))
         runtime_settings = dataclasses.replace(
             sc.runtime, max_in_flight=settings.effective_max_in_flight if not settings.batch_mode.per_message else 1)
-        runtime = self.runtime = Runtime(source, sink, runtime_settings, clock, observer=metrics)
+        runtime = self.runtime = Runtime(source, sink, runtime_settings, clock, observer=metrics,
+                                         on_final_failure=self._runtime_dead_letter)
         notes: list[str] = []
         status = RunStatus.COMPLETED
         ticker = asyncio.create_task(self._tick(progress, progress_interval)) if progress else None
@@ -300,8 +315,8 @@ class BenchRun:
             counts = runtime.finish()
             for each in (*self._retired, self.sink):
                 await each.close()
-                if each._dead_letter is not None and hasattr(each._dead_letter, "close"):
-                    each._dead_letter.close()
+            if self._dead_letters is not None:
+                self._dead_letters.close()
         if status is RunStatus.TIMEOUT:
             notes.append(f"the run hit its timeout of {format_seconds(sc.timeout)}; "
                          f"{counts.undelivered} message(s) had no outcome and count as undelivered")
