@@ -40,12 +40,13 @@ class SinkbenchApp(App[None]):
     ]
 
     def __init__(self, session: Session, *, start: bool = True, refresh_interval: float = REFRESH_INTERVAL,
-                 frames: Sequence[Frame] = ()) -> None:
+                 frames: Sequence[Frame] = (), sweep_in_process: bool = False) -> None:
         super().__init__()
         self.session = session
         self.autostart = start
         self.refresh_interval = refresh_interval
         self.replay = tuple(frames)
+        self.sweep_in_process = sweep_in_process   # the sweep's endpoints in this process (the tests)
         self.exit_code = 0
         self._bench_worker: Worker[Any] | None = None
         self.dashboard = DashboardScreen(id="dashboard")
@@ -188,12 +189,15 @@ def _runner(screen: Screen, action: str):  # noqa: ANN202
 def make_app(opened: Opened, *, bench_factory: BenchFactory | None = None, clock: Clock | None = None,
              env: Mapping[str, str] | None = None, cwd: Path | None = None, start: bool = True,
              refresh_interval: float = REFRESH_INTERVAL,
-             replay: Callable[[Session], Sequence[Frame]] | None = None) -> SinkbenchApp:
+             replay: Callable[[Session], Sequence[Frame]] | None = None,
+             sweep_in_process: bool = False) -> SinkbenchApp:
     """The app, as the CLI and the tests build it: the scenario, how to make its bench, the clock.
 
     `start=False` opens it without running the bench. `replay` makes frames
     for the session instead of a live run (the tests' exact pictures).
+    `sweep_in_process` runs a sweep's endpoints in this process (the tests).
     """
     session = Session(opened, bench_factory=bench_factory, clock=clock, env=env, cwd=cwd)
     frames = replay(session) if replay is not None else ()
-    return SinkbenchApp(session, start=start and replay is None, refresh_interval=refresh_interval, frames=frames)
+    return SinkbenchApp(session, start=start and replay is None, refresh_interval=refresh_interval, frames=frames,
+                        sweep_in_process=sweep_in_process)

@@ -420,6 +420,22 @@ class Session:
         self._event(label)
         return label
 
+    def hold(self, why: str) -> bool:
+        """Pauses the live run for a while (a sweep); True if it did, and then `release()` resumes it."""
+        bench = self.bench
+        snap = bench.snapshot() if bench is not None and self.running else None
+        if snap is None or snap.paused:
+            return False
+        bench.pause()  # type: ignore[union-attr]
+        self._event(f"paused: {why}")
+        return True
+
+    def release(self) -> None:
+        """Resumes a run `hold()` paused (nothing if it has ended meanwhile)."""
+        if self.bench is not None and self.running:
+            self.bench.resume()
+            self._event("resumed")
+
     # -- tuning ----------------------------------------------------------------------
     async def apply(self, v: Validation) -> str:
         """New sink and runtime settings: applied to the running bench between batches, kept for the next run."""

@@ -70,6 +70,9 @@ ACTIONS: tuple[Action, ...] = (
            "Pick a scenario file; the current run stops", show=False),
     Action("x", "export", "export", "run: export the report",
            "Write the run's JSON report, the same as `sinkbench run --report`", show=False),
+    Action("v", "sweep", "sweep", "sweep: compare settings",
+           "Run the scenario once per combination of settings (asks for KEY=V1,V2 items, as sweep --vary; "
+           "at most 8), then rank and chart them; the live run pauses meanwhile", show=False),
 )
 
 
@@ -230,3 +233,27 @@ class DashboardScreen(Screen[None]):
     async def _export(self, path: str) -> str:
         target = await self.session.export(path.strip())
         return f"report written to {self.session.display(target)}"
+
+    # -- the sweep -------------------------------------------------------------------
+    def action_sweep(self) -> None:
+        from sinkbench.sweep.interactive import MAX_IN_SESSION, check_in_session, plan_in_session
+        from sinkbench.tui.screens.prompt import ValuePrompt
+        from sinkbench.tui.screens.sweep import SweepScreen
+
+        file = self.session.scenario.file
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                plan = plan_in_session(file, text)
+            except InputError as exc:   # the prompt checked it; the file may have changed since
+                self.notify(str(exc), title="sweep", severity="error", timeout=15)
+                return
+            in_process = self.app.sweep_in_process  # type: ignore[attr-defined]
+            self.app.push_screen(SweepScreen(plan, endpoint_in_process=in_process))
+
+        self.app.push_screen(ValuePrompt(
+            "sweep: compare settings",
+            f"KEY=V1,V2 items, space-separated, as sweep --vary (at most {MAX_IN_SESSION} combinations)",
+            "sink.max_retries=0,3", check=lambda t: check_in_session(file, t)), done)

@@ -1,0 +1,91 @@
+"""The sweep screen: the current scenario run once per combination of settings, ranked and charted.
+
+Wiring only (sinkbench.sweep.interactive does the work): the live run is
+paused while the screen is open, the sweep runs in a worker, a timer pulls its
+status, and the worker's result is shown by the handler. Escape interrupts a
+sweep under way, closes the screen and resumes the live run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from sinkbench.sweep.interactive import SessionSweep, result_text
+from sinkbench.sweep.plan import SweepPlan
+from sinkbench.sweep.runner import SweepResult
+
+STATUS_INTERVAL = 0.25
+
+
+class SweepScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "close", "back to the run", id="sweep.close",
+                        tooltip="Stop the sweep if it is under way, close this and resume the live run")]
+
+    def __init__(self, plan: SweepPlan, *, endpoint_in_process: bool = False,
+                 result: SweepResult | None = None) -> None:
+        """`result` shows a finished sweep without running anything (the tests' exact pictures)."""
+        super().__init__()
+        self.plan = plan
+        self.sweep = SessionSweep(plan, endpoint_in_process=endpoint_in_process)
+        self.result = result
+        self._held = False
+        self._worker: Worker[SweepResult] | None = None
+
+    def compose(self) -> ComposeResult:
+        labels = " · ".join(v.key for v in self.plan.varies)
+        yield Static(f"sweep: {self.plan.size} combinations of {labels}", id="sweep-title")
+        yield Static("", id="sweep-status")
+        with VerticalScroll(id="sweep-view"):
+            yield Static("", id="sweep-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.result is not None:
+            self._show(self.result)
+            return
+        self._held = self.app.session.hold("sweep")  # type: ignore[attr-defined]
+        self._timer = self.set_interval(STATUS_INTERVAL, self._pull)
+        self._pull()
+        self._worker = self.run_worker(self.sweep.run(), group="sweep", name="sweep", exit_on_error=False)
+
+    def _pull(self) -> None:
+        self.query_one("#sweep-status", Static).update(self.sweep.status.status.text)
+
+    @on(Worker.StateChanged)
+    def _done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "sweep" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR,
+                                                                   WorkerState.CANCELLED):
+            return
+        self._timer.stop()
+        if event.state is WorkerState.SUCCESS:
+            self._show(event.worker.result)
+        else:
+            self.query_one("#sweep-status", Static).update("the sweep did not finish")
+
+    def _show(self, result: SweepResult) -> None:
+        self.result = result
+        n = result.plan.size
+        self.query_one("#sweep-status", Static).update(
+            f"{n}/{n} done — {result.passed_count} passed the scenario's expectations; escape: back to the run")
+        self.query_one("#sweep-result", Static).update(result_text(result))
+
+    async def action_close(self) -> None:
+        worker = self._worker
+        if worker is not None and not worker.is_finished:
+            self.sweep.interrupt()   # the run under way ends as interrupted, its endpoint stopped
+            self.query_one("#sweep-status", Static).update("stopping the sweep…")
+            try:
+                await asyncio.wait_for(asyncio.shield(worker.wait()), 15)
+            except Exception:  # noqa: BLE001 - how it ended is reported by the app's worker handler
+                pass
+        if self._held:
+            self.app.session.release()  # type: ignore[attr-defined]
+        self.dismiss(None)
