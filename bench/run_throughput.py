@@ -22,7 +22,6 @@ import time
 
 from _util import bare_server
 
-from sinkbench.clock import RealClock
 from sinkbench.config.settings import SinkSettings
 from sinkbench.engine.sink import HttpSink
 from sinkbench.model import BatchMetadata

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import random
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -19,7 +18,7 @@ from sinkbench.config.settings import SinkSettings
 from sinkbench.endpoint.client import AdminClient, AdminError
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.sink import HttpSink, SinkError
-from sinkbench.errors import BenchError, InputError
+from sinkbench.errors import BenchError, InputError, Where
 from sinkbench.metrics.expect import evaluate, format_count, format_ms, format_seconds, metric_kind
 from sinkbench.redact import REDACTED, redact_headers, redact_url
 from sinkbench.run.metrics import RunMetrics, Snapshot
@@ -27,9 +26,6 @@ from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeCounts
 from sinkbench.scenario.model import Scenario
 from sinkbench.sources.base import SourceMessage
-
-log = logging.getLogger("sinkbench.run")
-
 
 def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
     spec = scenario.source
@@ -47,12 +43,7 @@ def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
                           consumer_group=o["consumer_group"], schema=o.get("schema", "json"), count=o.get("count"),
                           batch_length=scenario.runtime.batch_length, poll_interval=scenario.runtime.poll_interval,
                           offset_commit=scenario.runtime.offset_commit, where_file=scenario.file)
-    raise InputError(f"unknown source kind {spec.kind!r}", dataclasses.replace(_where(scenario), key="source.kind"))
-
-
-def _where(scenario: Scenario):
-    from sinkbench.errors import Where
-    return Where(file=scenario.file)
+    raise InputError(f"unknown source kind {spec.kind!r}", Where(file=scenario.file, key="source.kind"))
 
 
 def redacted_settings(s: SinkSettings) -> dict[str, Any]:
@@ -263,7 +254,6 @@ class BenchRun:
 
     async def run(self, progress: Callable[[Snapshot], None] | None = None, progress_interval: float = 0.25) -> RunResult:
         sc = self.scenario
-        clock = self.clock
         started_at = self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         endpoint_url = None
         if sc.mock:

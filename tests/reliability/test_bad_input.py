@@ -3,7 +3,6 @@ exception, never a hang."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import math
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinkbench.cli import main
