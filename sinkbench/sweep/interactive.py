@@ -16,7 +16,7 @@ from pathlib import Path
 from sinkbench.errors import InputError, Where
 from sinkbench.sweep.chart import chart_text, trade_off
 from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, Objective, parse_objective
-from sinkbench.sweep.plan import VARY, Combination, SweepPlan, plan_sweep, validate_plan
+from sinkbench.sweep.plan import split_top_level, VARY, Combination, SweepPlan, plan_sweep, validate_plan
 from sinkbench.sweep.report import best_line, table_lines
 from sinkbench.sweep.runner import Outcome, SweepResult, SweepRunner
 
@@ -25,29 +25,7 @@ MAX_IN_SESSION = 8   # more belongs to `sinkbench sweep`, which can run unattend
 
 def split_items(text: str) -> list[str]:
     """`a=1,2 b=[200, 202]` → ['a=1,2', 'b=[200, 202]']: spaces split outside quotes, brackets and braces."""
-    items: list[str] = []
-    depth = 0
-    quote: str | None = None
-    current = ""
-    for c in text:
-        if quote:
-            if c == quote:
-                quote = None
-        elif c in "\"'":
-            quote = c
-        elif c in "[{":
-            depth += 1
-        elif c in "]}":
-            depth = max(0, depth - 1)
-        elif c.isspace() and depth == 0:
-            if current:
-                items.append(current)
-            current = ""
-            continue
-        current += c
-    if current:
-        items.append(current)
-    return items
+    return [item for item in split_top_level(text, str.isspace) if item]
 
 
 def plan_in_session(file: str | Path | None, text: str, *, limit: int = MAX_IN_SESSION) -> SweepPlan:

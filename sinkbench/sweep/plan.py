@@ -20,7 +20,7 @@ import difflib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sinkbench.config.settings import ALL_KEYS
 from sinkbench.errors import InputError, InputErrors, Where
@@ -105,8 +105,8 @@ def show_value(value: Any) -> str:
         return repr(value)
 
 
-def split_values(text: str) -> list[str]:
-    """`a,"b,c",[1, 2]` → ['a', '"b,c"', '[1, 2]']: commas split outside quotes, brackets and braces."""
+def split_top_level(text: str, is_separator: Callable[[str], bool]) -> list[str]:
+    """`text` cut at separators that stand outside quotes, brackets and braces (TOML values keep theirs)."""
     items: list[str] = []
     depth = 0
     quote: str | None = None
@@ -126,11 +126,16 @@ def split_values(text: str) -> list[str]:
             depth += 1
         elif c in "]}":
             depth = max(0, depth - 1)
-        elif c == "," and depth == 0:
+        elif depth == 0 and is_separator(c):
             items.append(text[start:i].strip())
             start = i + 1
     items.append(text[start:].strip())
     return items
+
+
+def split_values(text: str) -> list[str]:
+    """`a,"b,c",[1, 2]` → ['a', '"b,c"', '[1, 2]']: commas split outside quotes, brackets and braces."""
+    return split_top_level(text, lambda c: c == ",")
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:
