@@ -292,18 +292,21 @@ def measure(client: str, url: str, connections: int, seconds: float, server_pid:
 # --- the ledger alone -----------------------------------------------------------
 
 
-def ledger_figures(total: int = 1_000_000, batch: int = 1000) -> tuple[float, float]:
-    """Seconds and MB of RSS growth to ledger `total` ndjson messages, measured in a fresh process."""
+def ledger_figures(metadata: bool, total: int = 1_000_000, batch: int = 1000) -> tuple[float, float]:
+    """Seconds and MB of RSS growth to ledger `total` ndjson messages, measured in a fresh process.
+
+    With `metadata` the messages are envelopes with contiguous offsets (kept as runs), else bare payloads
+    (kept as one hash each)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_ledger_process, args=(total, batch, child))
+    proc = ctx.Process(target=_ledger_process, args=(metadata, total, batch, child))
     proc.start()
     result = parent.recv()
     proc.join(10)
     return result
 
 
-def _ledger_process(total: int, batch: int, out: Any) -> None:
+def _ledger_process(metadata: bool, total: int, batch: int, out: Any) -> None:
     from sinkbench.endpoint.ledger import Ledger, Recognizer
 
     template = make_bodies(batch)
@@ -312,9 +315,14 @@ def _ledger_process(total: int, batch: int, out: Any) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     elapsed = 0.0
     for b in range(total // batch):
-        # Distinct ids per batch: rewrite the id field's prefix with the batch number.
+        # Distinct messages per batch: the batch number goes into the id (and payload), the offsets run on.
         prefix = f"{b:08x}".encode()
-        body = b"\n".join(line.replace(b'"iggy_id":"00000000', b'"iggy_id":"' + prefix) for line in template) + b"\n"
+        lines = [line.replace(b'"iggy_id":"00000000', b'"iggy_id":"' + prefix)
+                 .replace(b'"iggy_offset":%d,' % i, b'"iggy_offset":%d,' % (b * batch + i))
+                 for i, line in enumerate(template)]
+        if not metadata:
+            lines = [orjson.dumps(orjson.loads(line)["metadata"]) for line in lines]  # a bare payload, still distinct
+        body = b"\n".join(lines) + b"\n"
         t0 = time.perf_counter()
         ledger.add(recognizer.identities("application/x-ndjson", body))
         elapsed += time.perf_counter() - t0
@@ -383,9 +391,11 @@ def main() -> int:
         print(f"  goal >= {GOAL:,} req/s: {'met' if rps >= GOAL else 'NOT met'}")
     print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if not args.no_ledger_check:
-        seconds, mb = ledger_figures()
-        print(f"\nledger alone: 1,000,000 ndjson messages (1,000 per body) in {seconds:.2f} s "
-              f"({1_000_000 / seconds:,.0f} msg/s), peak RSS growth {mb:.0f} MB")
+        print("\nledger alone: 1,000,000 distinct ndjson messages, 1,000 per body:")
+        for metadata, label in ((True, "envelopes (addresses, kept as runs)"), (False, "bare payloads (hashes)")):
+            seconds, mb = ledger_figures(metadata)
+            print(f"  {label:<36} {seconds:5.2f} s ({1_000_000 / seconds:>9,.0f} msg/s), "
+                  f"peak RSS growth {mb:.0f} MB")
     return 0
 
 

@@ -9,22 +9,31 @@ body alone, by Content-Type (§3.1):
 - anything else (`application/octet-stream` from `raw` mode): the whole body
   is one message.
 
-A JSON value that is an envelope (`metadata.iggy_id`) is identified by
-(stream, topic, iggy_id), whatever else it carries, so the same message sent
-again in another batch mode is still the same message. Any other message is
-known by a hash of its bytes as received (an ndjson line, an `individual` or
-`raw` body) or, for a `json_array` element, of its compact re-serialisation. So two distinct messages with equal
-bare payloads look like one message sent twice — the bench cannot tell them
-apart without metadata.
+A JSON value that is an envelope (`metadata.iggy_id`) is the same message
+wherever and however often it is sent, whatever else it carries, so the same
+message sent again in another batch mode is still the same message. It is
+known by its address in Iggy, (stream, topic, `iggy_partition_id`,
+`iggy_offset`): within one bench run that names the same message as
+(stream, topic, `iggy_id`) does — ids are unique per message and offsets per
+partition (§1), and every source of the bench gives each message of a
+partition its own offset — but addresses come in runs, which is what keeps the
+ledger small. An envelope without a usable offset or partition falls back to
+(stream, topic, `iggy_id`). Any other message is known by a hash of its bytes
+as received (an ndjson line, an `individual` or `raw` body) or, for a
+`json_array` element, of its compact re-serialisation. So two distinct
+messages with equal bare payloads look like one message sent twice — the bench
+cannot tell them apart without metadata.
 
 Known ambiguity: an `individual` request whose bare payload is itself a JSON
 array (a sink with `include_metadata = false` sending a list) is read like a
 `json_array` body and counted as one message per element.
 
-Memory: one identity is a 60-bit number kept as an int in a set (an int below
-2**60 is a 32-byte object; with the set's slot that is about 65 MB for
-1,000,000 distinct messages), plus a dict only for identities seen more than
-once. Bodies are never kept.
+Memory: addresses are kept as runs of offsets (`intervals.py`), so a soak that
+delivers every partition in order holds a handful of runs however long it
+lasts; the ledger grows with the gaps — messages lost, or not accepted yet —
+not with the messages accepted. Messages known by a hash (no metadata) are
+60-bit ints in a set: about 65 MB for 1,000,000 distinct ones. Bodies are
+never kept, and nothing is kept per duplicate.
 """
 
 from __future__ import annotations
@@ -35,8 +44,13 @@ from typing import Any
 
 import orjson
 
+from sinkbench.endpoint.intervals import IntervalSet
+
 _HASH_SHIFT = 4  # 64 → 60 bits: a two-digit int, 8 bytes smaller than a three-digit one
 _MASK = (1 << 60) - 1
+_ADDRESSED = 1 << 64   # identities from here up are addresses: (partition key << 64) | offset
+_U32_MAX = (1 << 32) - 1
+_U64_MAX = (1 << 64) - 1
 _MAX_SALTS = 4096  # distinct (stream, topic) pairs remembered; more is a hostile client
 
 
@@ -69,18 +83,22 @@ def media_type(content_type: str | None) -> str:
 class Recognizer:
     """Turns request bodies into message identities.
 
-    An envelope's identity is `hash((salt, id))`: the id as a number (Iggy
-    writes it as 32 hex digits) with a salt per (stream, topic) made once by
-    blake2b and remembered. Python does not randomise the hashes of ints and
-    tuples of ints, so identities are the same in every process; and this is
-    several times cheaper than hashing a string per message, which matters at
-    150,000 messages a second (§8).
+    An identity is an int. An envelope with a usable address is
+    `(key << 64) | offset`, `key` a 60-bit digest of (stream, topic,
+    partition) made once by blake2b and remembered, so the offsets of one
+    partition are consecutive identities and the ledger can keep them as runs.
+    Without an address it is `hash((salt, id))`: the id as a number (Iggy
+    writes it as 32 hex digits) with a salt per (stream, topic). Python does
+    not randomise the hashes of ints and tuples of ints, so identities are the
+    same in every process; and neither costs a string hash per message, which
+    matters at 150,000 messages a second (§8). Any other message is a 60-bit
+    digest of its bytes, below every address.
     """
 
     __slots__ = ("_salts",)
 
     def __init__(self) -> None:
-        self._salts: dict[tuple[str, str], int] = {}
+        self._salts: dict[tuple[str, str, int], int] = {}
 
     def identities(self, content_type: str | None, body: bytes) -> list[int]:
         """The identities of the messages in one request body; an empty body holds none."""
@@ -93,13 +111,13 @@ class Recognizer:
             return self._json(body)
         return [digest(body)]
 
-    def _salt(self, stream: str, topic: str) -> int:
-        key = (stream, topic)
+    def _salt(self, stream: str, topic: str, partition: int) -> int:
+        key = (stream, topic, partition)
         salt = self._salts.get(key)
         if salt is None:
             if len(self._salts) >= _MAX_SALTS:
                 self._salts.clear()
-            salt = self._salts[key] = digest(f"{stream}\x00{topic}".encode())
+            salt = self._salts[key] = digest(f"{stream}\x00{topic}\x00{partition}".encode())
         return salt
 
     def _envelope(self, value: Any) -> int | None:
@@ -115,11 +133,15 @@ class Recognizer:
         stream, topic = meta.get("iggy_stream", ""), meta.get("iggy_topic", "")
         if type(iggy_id) is not str or type(stream) is not str or type(topic) is not str:
             return digest(_compact([stream, topic, iggy_id]))  # not what Iggy sends; still recognisable
+        offset, partition = meta.get("iggy_offset"), meta.get("iggy_partition_id")
+        if (type(offset) is int and type(partition) is int and 0 <= offset <= _U64_MAX
+                and 0 <= partition <= _U32_MAX):
+            return (self._salt(stream, topic, partition) + 1) << 64 | offset
         try:
             number = int(iggy_id, 16)
         except ValueError:
             number = digest(iggy_id.encode())
-        return hash((self._salt(stream, topic), number)) & _MASK
+        return hash((self._salt(stream, topic, -1), number)) & _MASK
 
     def _one(self, value: Any, raw: bytes | None) -> int:
         h = self._envelope(value)
@@ -171,52 +193,54 @@ def identities(content_type: str | None, body: bytes) -> list[int]:
 
 
 class Ledger:
-    """How often each message was accepted."""
+    """How many messages were accepted, and how many distinct ones."""
 
-    __slots__ = ("messages", "_seen", "_extra")
+    __slots__ = ("messages", "_hashed", "_addressed")
 
     def __init__(self) -> None:
         self.messages = 0
-        self._seen: set[int] = set()
-        self._extra: dict[int, int] = {}  # identity → acceptances beyond the first
+        self._hashed: set[int] = set()
+        self._addressed = IntervalSet()
 
     def add(self, ids: list[int]) -> None:
         n = len(ids)
         if not n:
             return
         self.messages += n
-        seen = self._seen
-        if n == 1:
-            h = ids[0]
-            if h in seen:
-                self._extra[h] = self._extra.get(h, 0) + 1
-            else:
-                seen.add(h)
+        first, last = ids[0], ids[-1]
+        if first >= _ADDRESSED and last - first == n - 1 and ids == list(range(first, last + 1)):
+            self._addressed.add_range(first, last + 1)  # one partition's next offsets, in order: one run
             return
-        # A batch: set operations run in C; the loop only touches repeats.
-        batch = set(ids)
-        extra = self._extra
-        if len(batch) < n:  # the same message twice in one body: count one by one
-            for h in ids:
-                if h in seen:
-                    extra[h] = extra.get(h, 0) + 1
-                else:
-                    seen.add(h)
-            return
-        for h in batch & seen:
-            extra[h] = extra.get(h, 0) + 1
-        seen |= batch
+        addressed = sorted(h for h in ids if h >= _ADDRESSED)
+        if addressed:
+            self._add_addresses(addressed)
+        if len(addressed) < n:
+            self._hashed.update(h for h in ids if h < _ADDRESSED)
 
-    def count(self, identity: int) -> int:
-        """How many times the message with this identity was accepted."""
-        if identity not in self._seen:
-            return 0
-        return 1 + self._extra.get(identity, 0)
+    def _add_addresses(self, ordered: list[int]) -> None:
+        """Add sorted addresses, one run of consecutive ones at a time (a repeat within the list is a duplicate)."""
+        runs = self._addressed
+        start = prev = ordered[0]
+        for h in ordered[1:]:
+            if h != prev + 1:
+                runs.add_range(start, prev + 1)
+                start = h
+            prev = h
+        runs.add_range(start, prev + 1)
+
+    def __contains__(self, identity: int) -> bool:
+        """Whether the message with this identity was accepted at least once."""
+        return identity in (self._addressed if identity >= _ADDRESSED else self._hashed)
 
     @property
     def unique(self) -> int:
-        return len(self._seen)
+        return len(self._hashed) + len(self._addressed)
 
     @property
     def duplicates(self) -> int:
-        return self.messages - len(self._seen)
+        return self.messages - self.unique
+
+    @property
+    def runs(self) -> int:
+        """How many runs of addresses the ledger holds: its size, for messages with metadata."""
+        return self._addressed.runs
