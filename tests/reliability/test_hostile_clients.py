@@ -201,3 +201,40 @@ async def test_memory_stays_bounded_over_repeated_hostile_rounds(endpoint: Endpo
     assert growth < 3 * 1024 * 1024, [str(s) for s in after.compare_to(before, "lineno")[:10]]
     assert len(ep.requests()) <= JOURNAL
     assert ep.ledger.messages == 30
+
+
+async def test_slowloris_and_silent_connections_are_closed_by_the_keepalive_timer() -> None:
+    # A client that never finishes its headers, or never sends a byte, must not hold a connection forever:
+    # the keep-alive timer (120 s by default; short here) closes both, while a good client keeps its answers.
+    ep = Endpoint(keepalive_timeout=0.5)
+    await ep.start()
+    try:
+        silent_reader, silent = await asyncio.open_connection(ep.host, ep.port)
+        slow_reader, slow = await asyncio.open_connection(ep.host, ep.port)
+        slow.write(b"POST /ingest HTTP/1.1\r\nHost: h\r\n")
+        start = time.monotonic()
+        closed_after: list[float] = []
+
+        async def dribble() -> None:
+            while not slow.is_closing():
+                slow.write(b"X-Slow: a\r\n")
+                with contextlib.suppress(ConnectionError):
+                    await slow.drain()
+                await asyncio.sleep(0.05)
+
+        async def wait_closed(reader: asyncio.StreamReader) -> None:
+            await _drain_answer(reader, 10.0)   # returns at EOF or reset, i.e. when the server closed
+            closed_after.append(time.monotonic() - start)
+
+        dribbler = asyncio.create_task(dribble())
+        try:
+            await asyncio.gather(wait_closed(silent_reader), wait_closed(slow_reader), good_client(ep, 5, 0))
+        finally:
+            dribbler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await dribbler
+            await _close(silent)
+            await _close(slow)
+        assert len(closed_after) == 2 and max(closed_after) < 5.0, closed_after
+    finally:
+        await ep.stop()
