@@ -2,7 +2,9 @@
 
 Protocol with `EndpointProcess` (the parent):
 
-- stdin, first line: the settings as JSON (`settings_to_dict`);
+- stdin, first line: `{"settings": <settings_to_dict>, "secrets": [...]}` —
+  the secret values to hide in the journal travel here, never on the command
+  line, where `ps` would show them;
 - stdout, one line: `{"ok": true, "url", "admin_url", "port", "ca_pem_path"}`
   once listening, or `{"ok": false, "error", "exit"}` and the process exits;
 - the endpoint runs until stdin closes — which also happens when the parent
@@ -78,9 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     tune_process()   # large bodies, as in the bench process
     stdin_fd = sys.stdin.fileno()
     try:
-        document = orjson.loads(_read_line(stdin_fd) or b"{}")
-        settings = parse_endpoint_settings(document, None, ())
-        endpoint = Endpoint(settings, host=args.host, port=args.port)
+        message = orjson.loads(_read_line(stdin_fd) or b"{}")
+        if not isinstance(message, dict):
+            raise InputError("the first line on stdin must be a JSON object")
+        settings = parse_endpoint_settings(message.get("settings") or {}, None, ())
+        secrets = [s for s in message.get("secrets") or () if isinstance(s, str)]
+        endpoint = Endpoint(settings, host=args.host, port=args.port, secret_values=secrets)
         asyncio.run(_serve(endpoint, stdin_fd))
     except (InputError, orjson.JSONDecodeError) as exc:
         _say({"ok": False, "error": f"invalid endpoint settings: {exc}", "exit": 2})

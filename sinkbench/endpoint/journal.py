@@ -5,12 +5,18 @@ tuple of references the server already holds (aiohttp's raw header tuple, the
 raw path); redaction and formatting happen only when someone reads the
 journal. The ring is bounded, and oversized header blocks are cut before they
 are kept, so a hostile client cannot make the journal large.
+
+Redaction works from what a secret looks like — a credential header's name, a
+value in an authorisation scheme (`Bearer ...`), a token-like query parameter —
+and, when the bench started the endpoint, from the secret values it knows
+(`${VAR}` expansions), so a secret in an innocently named header is hidden too.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[redacted]"
@@ -23,6 +29,10 @@ _SECRET_HEADER_HINTS = ("token", "secret", "password", "passwd", "key", "auth", 
                         "credential", "cookie")
 _SECRET_QUERY_HINTS = ("token", "key", "secret", "password", "passwd", "pwd", "auth", "signature",
                        "credential", "session")
+
+# A value in an HTTP authentication scheme is a credential whatever header carries it.
+_CREDENTIAL_VALUE = re.compile(r"\s*(bearer|basic|digest|token|negotiate|apikey|aws4-hmac-sha256)\s",
+                               re.IGNORECASE)
 
 _MAX_KEPT_HEADERS = 64
 _MAX_KEPT_HEADER_BYTES = 8192
@@ -43,18 +53,25 @@ def _is_secret_param(name: str) -> bool:
     return any(hint in lower for hint in _SECRET_QUERY_HINTS)
 
 
-def redact_path(raw_path: str) -> str:
-    """The path with the values of secret-looking query parameters replaced."""
-    if "?" not in raw_path:
-        return raw_path
-    parts = urlsplit(raw_path)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(_is_secret_param(k) for k, _ in pairs):
-        return raw_path
-    query = "&".join(
-        f"{quote(k, safe='')}={REDACTED if _is_secret_param(k) else quote(v, safe='')}" for k, v in pairs
-    )
-    return f"{parts.path}?{query}"
+def _contains_secret(text: str, secrets: tuple[str, ...]) -> bool:
+    return any(secret in text for secret in secrets)
+
+
+def redact_path(raw_path: str, secrets: tuple[str, ...] = ()) -> str:
+    """The path with the values of secret-looking query parameters, and known secrets, replaced."""
+    if "?" in raw_path:
+        parts = urlsplit(raw_path)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(_is_secret_param(k) or _contains_secret(v, secrets) for k, v in pairs):
+            query = "&".join(
+                f"{quote(k, safe='')}="
+                f"{REDACTED if _is_secret_param(k) or _contains_secret(v, secrets) else quote(v, safe='')}"
+                for k, v in pairs
+            )
+            raw_path = f"{parts.path}?{query}"
+    for secret in secrets:  # in the path itself, or a query too broken to parse
+        raw_path = raw_path.replace(secret, REDACTED).replace(quote(secret, safe=""), REDACTED)
+    return raw_path
 
 
 def keepable_headers(raw: RawHeaders) -> RawHeaders:
@@ -64,11 +81,13 @@ def keepable_headers(raw: RawHeaders) -> RawHeaders:
     return tuple((k[:_MAX_KEPT_VALUE], v[:_MAX_KEPT_VALUE]) for k, v in raw[:_MAX_KEPT_HEADERS])
 
 
-def format_headers(raw: RawHeaders) -> dict[str, str]:
+def format_headers(raw: RawHeaders, secrets: tuple[str, ...] = ()) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in raw:
         name = k.decode("latin-1")
-        value = REDACTED if is_secret_header(name) else v.decode("latin-1")
+        value = v.decode("latin-1")
+        if is_secret_header(name) or _CREDENTIAL_VALUE.match(value) or _contains_secret(value, secrets):
+            value = REDACTED
         # Repeated headers are joined the way HTTP allows (RFC 9110 §5.3).
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
@@ -77,10 +96,12 @@ def format_headers(raw: RawHeaders) -> dict[str, str]:
 class Journal:
     """A bounded ring of the most recent requests."""
 
-    __slots__ = ("_ring",)
+    __slots__ = ("_ring", "_secrets")
 
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(self, size: int = 1000, secret_values: Iterable[str] = ()) -> None:
         self._ring: deque[Entry] = deque(maxlen=max(1, size))
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = tuple(sorted({s for s in secret_values if s}, key=len, reverse=True))
 
     def record(self, entry: Entry) -> None:
         self._ring.append(entry)
@@ -105,8 +126,8 @@ class Journal:
                 "seq": seq,
                 "time": round(t, 6),
                 "method": method,
-                "path": redact_path(path),
-                "headers": format_headers(headers),
+                "path": redact_path(path, self._secrets),
+                "headers": format_headers(headers, self._secrets),
                 "content_type": content_type,
                 "body_bytes": body_bytes,
                 "messages": messages,

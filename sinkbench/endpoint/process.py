@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterable
 
 import orjson
 
@@ -43,8 +43,9 @@ def _child_env() -> dict[str, str]:
 
 class EndpointProcess:
     def __init__(self, settings: EndpointSettings | None = None, host: str = "127.0.0.1", port: int = 0,
-                 *, start_timeout: float = START_TIMEOUT) -> None:
+                 *, start_timeout: float = START_TIMEOUT, secret_values: Iterable[str] = ()) -> None:
         self.settings = settings or EndpointSettings()
+        self._secret_values = sorted(set(secret_values))
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
@@ -71,7 +72,8 @@ class EndpointProcess:
                                       env=_child_env(), start_new_session=True, close_fds=True, bufsize=0)
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(orjson.dumps(settings_to_dict(self.settings)) + b"\n")
+            self._proc.stdin.write(orjson.dumps({"settings": settings_to_dict(self.settings),
+                                                 "secrets": self._secret_values}) + b"\n")
             ready = self._read_ready()
         except (BrokenPipeError, BenchError) as exc:
             reason = self._failure_reason(str(exc) if isinstance(exc, BenchError) else "")

@@ -22,7 +22,7 @@ import logging
 import math
 import socket
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
@@ -132,18 +132,19 @@ class Endpoint:
 
     `clock` drives time windows, the rate limit, latency and journal times
     (inject a ManualClock in tests). Request numbers and the clock count from
-    `start()` or the last `reset()`.
+    `start()` or the last `reset()`. `secret_values` are hidden wherever they
+    appear in the journal (the bench passes its `${VAR}` expansions).
     """
 
     def __init__(self, settings: EndpointSettings | None = None, *, clock: Clock | None = None,
                  host: str = "127.0.0.1", port: int = 0, journal_size: int = 1000,
-                 keepalive_timeout: float = KEEPALIVE_TIMEOUT) -> None:
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT, secret_values: Iterable[str] = ()) -> None:
         self._settings = settings or EndpointSettings()
         self._keepalive_timeout = keepalive_timeout
         self._clock: Clock = clock or RealClock()
         self.host = host
         self.port = port
-        self._journal = Journal(journal_size)
+        self._journal = Journal(journal_size, secret_values)
         self._ledger = Ledger()
         self._recognizer = Recognizer()
         self._counters = _Counters()

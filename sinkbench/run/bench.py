@@ -219,13 +219,14 @@ class BenchRun:
     # -- the run --------------------------------------------------------------
     async def _start_endpoint(self) -> str:
         settings = self.scenario.endpoint
+        secrets = self.scenario.sink.settings.secret_values  # hidden in the endpoint's journal too
         if self.endpoint_in_process:
             from sinkbench.endpoint.server import Endpoint
-            endpoint = Endpoint(settings)
+            endpoint = Endpoint(settings, secret_values=secrets)
             await endpoint.start()
         else:
             from sinkbench.endpoint.process import EndpointProcess
-            endpoint = EndpointProcess(settings)
+            endpoint = EndpointProcess(settings, secret_values=secrets)
             await asyncio.to_thread(endpoint.start)
         self._endpoint = endpoint
         self.admin = AdminClient(endpoint.url, verify=endpoint.ca_pem_path or True)

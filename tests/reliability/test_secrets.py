@@ -202,3 +202,41 @@ def test_journal_redacts_any_secret_looking_header_or_parameter(name, case, valu
     text = json.dumps(asyncio.run(go()))
     assert value not in text
     assert qvalue not in text
+
+
+def test_journal_hides_known_secret_values_and_credential_schemes_in_any_header() -> None:
+    from sinkbench.endpoint.journal import Journal
+
+    journal = Journal(10, secret_values=[CUSTOM, "short"])
+    raw = ((b"X-Custom", f"v={CUSTOM}".encode()), (b"X-Forwarded-Auth-For", b"fine"),
+           (b"X-Upstream", f"Bearer {TOKEN}".encode()), (b"X-Tenant", b"acme"))
+    journal.record((1, 0.0, "POST", f"/ingest/{CUSTOM}?trace={CUSTOM}&tenant=acme", raw, None, 0, None, 200))
+    text = json.dumps(journal.last())
+    assert CUSTOM not in text and TOKEN not in text
+    entry = journal.last()[0]
+    assert entry["headers"]["X-Tenant"] == "acme" and "tenant=acme" in entry["path"]
+
+
+async def test_the_bench_tells_its_endpoint_process_which_values_are_secret(monkeypatch) -> None:
+    # A ${VAR} value in a harmless-looking header reaches the endpoint's journal only redacted, also when the
+    # endpoint runs in its own process (the values travel on its stdin, never on its command line).
+    from sinkbench.run.bench import BenchRun
+    from sinkbench.scenario.load import scenario_from_text
+
+    monkeypatch.setenv("SB_CUSTOM", CUSTOM)
+    scenario = scenario_from_text(
+        '[source]\nkind = "synthetic"\ncount = 1\n[sink]\nurl = "mock"\n[sink.headers]\nX-Custom = "${SB_CUSTOM}"\n',
+        "secrets.toml")
+    run = BenchRun(scenario, endpoint_in_process=False)
+    url = await run._start_endpoint()
+    try:
+        pid = run._endpoint.pid
+        assert CUSTOM not in Path(f"/proc/{pid}/cmdline").read_text()
+        async with httpx.AsyncClient(timeout=5.0, trust_env=False) as http:
+            r = await http.post(url + "ingest", content=b"{}", headers={"X-Custom": CUSTOM})
+            assert r.status_code == 200
+        assert run.admin is not None
+        journal = await run.admin.requests()
+        assert len(journal) == 1 and CUSTOM not in json.dumps(journal)
+    finally:
+        await run._stop_endpoint()
