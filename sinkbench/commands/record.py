@@ -50,8 +50,8 @@ messages until interrupted.
 Resuming: when --out already holds a recording of the same stream, topic and
 schema, new lines are appended and each partition continues after the last
 offset in the file (the --from-* option applies only to partitions not in the
-file yet). Ctrl-C (or SIGTERM) stops after the current poll with every line
-written complete; a second Ctrl-C stops at once, the file still valid.
+file yet). Ctrl-C (or SIGTERM) stops after the current poll (at most 2 s) with
+every line written complete; a second Ctrl-C stops at once, the file still valid.
 
 The connection string is the SDK's: iggy+tcp://USER:PASSWORD@HOST:PORT with
 options such as ?tls=true&tls_domain=example.com&tls_ca_file=ca.pem.
@@ -67,6 +67,7 @@ command to continue) or an internal error.
 """
 
 RECORDER = "sinkbench-record"      # the consumer recording polls as (it never stores an offset)
+STOP_GRACE = 2.0                  # seconds the current poll gets after the first Ctrl-C or SIGTERM
 START_KINDS = ("start", "offset", "timestamp")
 
 
@@ -405,6 +406,10 @@ def main(args: argparse.Namespace) -> int:
             # First Ctrl-C: finish the current poll and stop. Second, or before anything is written: now.
             if recorder is not None and recorder.writing and not stop.is_set():
                 stop.set()
+                # A poll the server does not answer held the stop for its timeout and retries (about 33 s, then
+                # exit 3 "connection lost"): after STOP_GRACE, stop as a second Ctrl-C does. Nothing is lost,
+                # since recording commits nothing: the same command continues after the file's last offset.
+                loop.call_later(STOP_GRACE, lambda: task.cancel() if task is not None else None)
             elif task is not None:
                 task.cancel()
 
