@@ -251,6 +251,20 @@ def test_command_exits_2_on_a_missing_topic_or_a_bad_connection_string(fake_sdk,
     assert code == 2 and "cannot write" in err
 
 
+def test_command_expands_env_vars_in_the_connection_string(fake_sdk, tmp_path, monkeypatch):
+    # The password can come from the environment, so it is neither in the shell's history nor in `ps`.
+    fill(fake_sdk, 5)
+    monkeypatch.setenv("SB_IGGY_PASSWORD", "s3cr3t")
+    template = URL.replace("s3cr3t", "${SB_IGGY_PASSWORD}")
+    assert template != URL
+    code, out, err = run_record(args(tmp_path / "s.jsonl", "--until-end", "--quiet", url=template))
+    assert code == 0, err
+    assert "recorded 5 messages into" in out and "s3cr3t" not in out + err
+    monkeypatch.delenv("SB_IGGY_PASSWORD")
+    code, out, err = run_record(args(tmp_path / "t.jsonl", "--until-end", "--quiet", url=template))
+    assert code == 2 and "--connection" in err and "SB_IGGY_PASSWORD is not set" in err and "Traceback" not in err
+
+
 def test_command_exits_3_when_the_connection_is_lost_and_says_how_to_continue(fake_sdk, tmp_path, monkeypatch):
     monkeypatch.setattr("sinkbench.sources.iggy.Timeouts", lambda: FAST)
     fill(fake_sdk, 1500)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -54,7 +55,9 @@ file yet). Ctrl-C (or SIGTERM) stops after the current poll (at most 2 s) with
 every line written complete; a second Ctrl-C stops at once, the file still valid.
 
 The connection string is the SDK's: iggy+tcp://USER:PASSWORD@HOST:PORT with
-options such as ?tls=true&tls_domain=example.com&tls_ca_file=ca.pem.
+options such as ?tls=true&tls_domain=example.com&tls_ca_file=ca.pem. ${VAR}
+in it is replaced by the environment variable's value, so a password need not
+be on the command line: --connection 'iggy+tcp://iggy:${IGGY_PASSWORD}@host:8090'.
 sinkbench bounds the SDK's reconnection (reconnection_retries=3 unless given;
 "unlimited" is refused) and every call's time, so an unreachable server is an
 error, not a hang. The credentials never appear in output or in the file.
@@ -73,7 +76,8 @@ START_KINDS = ("start", "offset", "timestamp")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connection", required=True, metavar="URL",
-                        help="Iggy connection string, e.g. iggy+tcp://iggy:iggy@127.0.0.1:8090")
+                        help="Iggy connection string, e.g. iggy+tcp://iggy:iggy@127.0.0.1:8090; ${VAR} is expanded, "
+                             "so the password can stay out of ps: 'iggy+tcp://iggy:${IGGY_PASSWORD}@host:8090'")
     parser.add_argument("--stream", required=True, metavar="S", help="stream name")
     parser.add_argument("--topic", required=True, metavar="T", help="topic name")
     parser.add_argument("--partition", type=_non_negative, metavar="P",
@@ -376,11 +380,19 @@ class _Progress:
 def main(args: argparse.Namespace) -> int:
     import signal
 
-    from sinkbench.errors import BenchError, InputError
+    from sinkbench.errors import BenchError, InputError, Where
     from sinkbench.sources.iggy import ConnectionStringError, IggySourceError, parse_connection
 
+    from sinkbench.config.load import expand_env
+
     try:
-        connection = parse_connection(args.connection)
+        # ${VAR} is expanded here, as in a scenario's connection: written in single quotes, the password stays
+        # out of the shell's history and of `ps`, which show the command line.
+        raw, _ = expand_env(args.connection, os.environ, Where(key="--connection"))
+        connection = parse_connection(raw)
+    except InputError as exc:
+        print(f"error: --connection: {exc.message}", file=sys.stderr)
+        return 2
     except ConnectionStringError as exc:
         print(f"error: --connection: {exc}", file=sys.stderr)
         return 2
