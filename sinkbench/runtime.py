@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Callable, Iterable, Protocol
 
 from sinkbench.clock import Clock
-from sinkbench.engine.accounting import BatchResult, Outcome
+from sinkbench.engine.accounting import BatchResult, Outcome, partial_result
 from sinkbench.errors import InputError
 from sinkbench.model import BatchMetadata, Message, TopicMetadata
 from sinkbench.sources.base import SourceMessage, SourceTopic
@@ -352,6 +352,13 @@ class Runtime:
                     task = asyncio.create_task(self._consume(c, partition, batch))
                     tasks.add(task)
                     task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+        except asyncio.CancelledError:
+            # The run was cancelled (its timeout, Ctrl-C): the batches in flight stop now, as a single one
+            # does (there the cancellation reaches consume() directly). Waiting for them below would run
+            # past the timeout by a batch's whole retry schedule and give messages outcomes after the run.
+            for task in tasks:
+                task.cancel()
+            raise
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -372,6 +379,15 @@ class Runtime:
             self.observer.batch_started(n)
         try:
             result = await self.sink.consume(c.topic.metadata, meta, messages)
+        except asyncio.CancelledError as exc:
+            # Cut off by the run's end: keep what the sink had decided (finish() counts the batch by it);
+            # the rest stays pending, i.e. undelivered. A PENDING never hides an earlier pass's outcome.
+            partial = partial_result(exc)
+            if partial is not None:
+                for e, outcome in zip(batch, partial.outcomes):
+                    if outcome is not Outcome.PENDING:
+                        e[_OUTCOME] = outcome
+            raise
         finally:
             # finish() may already have zeroed it when this batch was cancelled.
             counts.in_flight = max(0, counts.in_flight - n)

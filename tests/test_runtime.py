@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sinkbench.clock import ManualClock
-from sinkbench.engine.accounting import BatchResult, Outcome
+from sinkbench.engine.accounting import BatchResult, Outcome, attach_partial_result
 from sinkbench.model import BatchMetadata, Message, Schema
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeSettings
 from sinkbench.sources.base import SourceMessage, SourceTopic
@@ -138,3 +138,80 @@ async def test_concurrent_batches_in_enhanced_after_polling():
 
     rt = await run(feed(100), Slow(clock), clock, batch_length=10, max_in_flight=4, poll_interval=0.0)
     assert rt.counts.delivered == 100 and peak > 1
+
+
+class DecidesHalfThenHangs(ScriptedSink):
+    """Delivers the first half of a batch, then waits forever; cut off, it hands on what it decided, as
+    HttpSink does (engine.accounting.attach_partial_result). `fail_first` calls return all FAILED at once."""
+
+    def __init__(self, clock: ManualClock, fail_first: int = 0) -> None:
+        super().__init__(clock)
+        self.fail_first = fail_first
+
+    async def consume(self, topic, meta, messages):
+        self.calls.append((topic.topic, meta, [m.id for m in messages]))
+        n = len(messages)
+        if len(self.calls) <= self.fail_first:
+            return BatchResult([Outcome.FAILED] * n, [None] * n, error="status 503")
+        result = BatchResult([Outcome.DELIVERED] * (n // 2) + [Outcome.PENDING] * (n - n // 2), [1.0] * n)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError as exc:
+            attach_partial_result(exc, result)
+            raise
+        return result
+
+
+async def cancel_when(rt: Runtime, ready) -> asyncio.Task:
+    task = asyncio.create_task(rt.run())
+    for _ in range(500):
+        if ready():
+            break
+        await asyncio.sleep(0)
+    assert ready()
+    task.cancel()
+    return task
+
+
+async def test_cancelled_run_stops_concurrent_batches_at_once():
+    # Regression: with max_in_flight > 1 the consumer waited for its batches in flight after being
+    # cancelled, so a run ran past its timeout by a batch's whole retry schedule (here: forever).
+    clock = ManualClock()
+
+    class Hanging(ScriptedSink):
+        async def consume(self, topic, meta, messages):
+            self.calls.append((topic.topic, meta, [m.id for m in messages]))
+            await asyncio.Event().wait()
+
+    sink = Hanging(clock)
+    rt = Runtime(feed(50), sink, RuntimeSettings(batch_length=10, max_in_flight=4, poll_interval=0.0), clock)
+    task = await cancel_when(rt, lambda: len(sink.calls) == 4)
+    done, _ = await asyncio.wait({task}, timeout=5)   # liveness: it ends once cancelled, not at the batches' end
+    assert task in done and task.cancelled()
+    counts = rt.finish()
+    assert counts.undelivered == 50 and counts.delivered + counts.failed + counts.skipped == 0
+
+
+async def test_cancelled_batch_keeps_the_outcomes_the_sink_had_decided():
+    # Regression: a batch cut off by the run's end counted wholly undelivered, even the messages the sink
+    # had already delivered (acknowledged by the endpoint) before the stop.
+    clock = ManualClock()
+    sink = DecidesHalfThenHangs(clock)
+    rt = Runtime(feed(50), sink, RuntimeSettings(batch_length=10), clock)
+    task = await cancel_when(rt, lambda: len(sink.calls) == 1)
+    await asyncio.wait({task})
+    counts = rt.finish()
+    assert (counts.delivered, counts.failed, counts.undelivered) == (5, 0, 45)
+
+
+async def test_cancelled_re_poll_keeps_earlier_outcomes_it_had_not_decided_again():
+    # after_consuming: the first pass fails the batch; the re-poll delivers half, then the run stops. The
+    # undecided half keeps its earlier FAILED (a pending outcome does not wipe it), the rest is undelivered.
+    clock = ManualClock()
+    sink = DecidesHalfThenHangs(clock, fail_first=1)
+    rt = Runtime(feed(50), sink, RuntimeSettings(batch_length=10, offset_commit=OffsetCommit.AFTER_CONSUMING),
+                 clock)
+    task = await cancel_when(rt, lambda: len(sink.calls) == 2)
+    await asyncio.wait({task})
+    counts = rt.finish()
+    assert (counts.delivered, counts.failed, counts.undelivered) == (5, 5, 40)

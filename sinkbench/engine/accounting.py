@@ -38,6 +38,20 @@ class BatchResult:
         return self.outcomes.count(outcome)
 
 
+def partial_result(exc: BaseException) -> BatchResult | None:
+    """The outcomes a consume() cut off by cancellation had already decided (None: it decided none).
+
+    A cancelled call returns nothing, yet what it decided happened: a message the endpoint acknowledged
+    was delivered. The sink leaves its BatchResult on the CancelledError, which travels unchanged up to
+    the runtime awaiting consume() in the same task.
+    """
+    return getattr(exc, "sinkbench_batch_result", None)
+
+
+def attach_partial_result(exc: BaseException, result: BatchResult) -> None:
+    exc.sinkbench_batch_result = result  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One HTTP request the sink sent (health checks included)."""

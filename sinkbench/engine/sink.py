@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sinkbench.clock import Clock, RealClock
 from sinkbench.config.settings import MAX_CONSECUTIVE_FAILURES, BatchMode, SinkSettings, open_problems
-from sinkbench.engine.accounting import Attempt, AttemptObserver, BatchResult, Outcome, SinkStats
+from sinkbench.engine.accounting import (Attempt, AttemptObserver, BatchResult, Outcome, SinkStats,
+                                         attach_partial_result)
 from sinkbench.engine.encode import EncodeError, Encoder
 from sinkbench.engine.retry import RetryPolicy, Verdict, parse_retry_after
 from sinkbench.engine.transport import Reply, Transport, TransportError
@@ -206,16 +207,28 @@ class HttpSink:
             return result
         if self.settings.verbose_logging:
             log.debug("received %d messages (%s, %s, %s)", n, meta.schema, topic.stream, topic.topic)
-        if self.settings.batch_mode.per_message:
-            await self._consume_per_message(topic, meta, messages, result)
-        else:
-            await self._consume_batch(topic, meta, messages, result)
-        failed = [i for i, o in enumerate(result.outcomes) if o is Outcome.FAILED]
-        if failed and self._dead_letter is not None:
-            self._dead_letter(topic, meta, [messages[i] for i in failed], [result.reasons.get(i, "") for i in failed])
+        try:
+            if self.settings.batch_mode.per_message:
+                await self._consume_per_message(topic, meta, messages, result)
+            else:
+                await self._consume_batch(topic, meta, messages, result)
+        except asyncio.CancelledError as exc:
+            # Cut off (the run's timeout, Ctrl-C) part-way through the batch: the outcomes decided so far
+            # stand — a message acknowledged before the stop was delivered, not "without an outcome" — so
+            # they go to the runtime on the exception, and the failures so far to the dead-letter file.
+            attach_partial_result(exc, result)
+            self._write_dead_letters(topic, meta, messages, result)
+            raise
+        self._write_dead_letters(topic, meta, messages, result)
         if result.error:
             log.error("consume() returning error (runtime ignores FFI status code): %s", result.error)
         return result
+
+    def _write_dead_letters(self, topic: TopicMetadata, meta: BatchMetadata, messages: Sequence[Message],
+                            result: BatchResult) -> None:
+        failed = [i for i, o in enumerate(result.outcomes) if o is Outcome.FAILED]
+        if failed and self._dead_letter is not None:
+            self._dead_letter(topic, meta, [messages[i] for i in failed], [result.reasons.get(i, "") for i in failed])
 
     def _skip(self, result: BatchResult, i: int, category: str, reason: str) -> None:
         result.outcomes[i] = Outcome.SKIPPED
@@ -259,11 +272,30 @@ class HttpSink:
                 if consecutive >= MAX_CONSECUTIVE_FAILURES:
                     aborted = True
 
+        async def judge_next() -> None:
+            j, waiting = pending.popleft()
+            try:
+                sent = (await waiting)[0]
+            except BaseException:
+                # Cancelled (the run hit its timeout or was interrupted): the whole window's requests
+                # belong to this consume(). Left running they would outlive the run — reaching the
+                # endpoint after its stats were read, then failing on the closed transport with "Task
+                # exception was never retrieved". One already answered is judged: its outcome is
+                # decided, and consume() hands it on.
+                window_left = [(j, waiting), *pending]
+                for k, other in window_left:
+                    if other.done() and not other.cancelled() and other.exception() is None:
+                        judge(k, other.result()[0])
+                    else:
+                        other.cancel()
+                await asyncio.gather(*(other for _, other in window_left), return_exceptions=True)
+                raise
+            judge(j, sent)
+
         next_index = 0
         for i, msg in enumerate(messages):
             while pending and (len(pending) >= window or aborted):
-                j, waiting = pending.popleft()
-                judge(j, (await waiting)[0])
+                await judge_next()
             if aborted:
                 break
             next_index = i + 1
@@ -283,8 +315,7 @@ class HttpSink:
             else:
                 pending.append((i, asyncio.ensure_future(self._send(method, body, 1, index=i))))
         while pending:
-            j, waiting = pending.popleft()
-            judge(j, (await waiting)[0])
+            await judge_next()
         if aborted:
             rest = [k for k in range(next_index, len(messages)) if result.outcomes[k] is Outcome.PENDING]
             if rest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import time
@@ -14,6 +15,7 @@ from werkzeug import Request, Response
 from sinkbench.clock import ManualClock
 from sinkbench.config.settings import SinkSettings
 from sinkbench.engine import HttpSink, Outcome, SinkError
+from sinkbench.engine.accounting import partial_result
 from sinkbench.model import BatchMetadata, HeaderValue, Message, Schema, TopicMetadata
 
 TOPIC = TopicMetadata("test_stream", "test_topic")
@@ -272,4 +274,31 @@ async def test_max_in_flight_sends_concurrently_and_keeps_order_of_judgement(thr
     assert result.outcomes == [Outcome.DELIVERED] * 16
     # 16 × 50 ms one after another would take 0.8 s; pytest-httpserver serves requests on threads.
     assert elapsed < 0.6
+    await sink.close()
+
+
+async def test_cancelled_consume_ends_its_request_window_and_hands_on_what_it_decided(threaded_server: HTTPServer):
+    # Regression: cut off by the run's end (timeout, Ctrl-C), consume() left the window's other requests
+    # running — they outlived the run, then failed on the closed client ("Task exception was never
+    # retrieved") — and what it had decided was lost, so a delivered message counted undelivered.
+    def first_fast(request: Request) -> Response:
+        if orjson.loads(request.get_data())["payload"]["n"] != 0:
+            time.sleep(0.5)
+        return Response("ok")
+
+    threaded_server.expect_request("/ingest").respond_with_handler(first_fast)
+    sink = sink_for(threaded_server.url_for("/ingest"), profile="enhanced", max_in_flight=4, max_retries=0)
+    await sink.open()
+    consume = asyncio.create_task(sink.consume(TOPIC, META, messages(4)))
+    for _ in range(200):
+        if sink.stats.delivered:
+            break
+        await asyncio.sleep(0.01)
+    consume.cancel()
+    with pytest.raises(asyncio.CancelledError) as cut:
+        await consume
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    partial = partial_result(cut.value)
+    assert partial is not None
+    assert partial.outcomes == [Outcome.DELIVERED, Outcome.PENDING, Outcome.PENDING, Outcome.PENDING]
     await sink.close()

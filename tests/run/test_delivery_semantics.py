@@ -211,3 +211,24 @@ def test_scenario_seed_drives_the_endpoint_faults(scenario_file: Callable[..., P
     two = _failed_offsets(scenario_file, tmp_path, 2)
     assert one and two
     assert one != two
+
+
+def test_a_batch_cut_off_by_the_timeout_keeps_what_was_already_decided(scenario_file: Callable[..., Path],
+                                                                        tmp_path: Path) -> None:
+    # Regression: one batch of 100 individual requests, 30 ms each, stopped by a 1 s timeout part-way. The
+    # messages answered before the stop counted undelivered (delivered 0 against dozens of 200s), and the
+    # ones failed before it never reached the dead-letter file.
+    dead = tmp_path / "dead.jsonl"
+    path = scenario_file(synthetic(100, batch_length=100, batch_mode="individual", timeout="1s",
+                                   sink=f'profile = "enhanced"\nmax_retries = 0\ndead_letter_path = "{dead}"',
+                                   endpoint='[endpoint]\nlatency = "30ms"\n'
+                                            '[[endpoint.faults]]\nevery = 4\naction = "status"\nstatus = 400'))
+    r = run_cli(["run", str(path), "--quiet"], reports=tmp_path / "out")
+    rep = r.report
+    assert rep is not None and rep["status"] == "timeout", r.err
+    check_accounting(rep)
+    t = rep["totals"]
+    assert t["delivered"] == rep["status_codes"]["200"] > 0
+    assert t["failed"] == rep["status_codes"]["400"] > 0
+    assert t["undelivered"] == t["total"] - t["delivered"] - t["failed"] > 0
+    assert len(list(read_stream(dead))) == t["failed"]
