@@ -385,16 +385,19 @@ class Runtime:
             partial = partial_result(exc)
             if partial is not None:
                 for e, outcome in zip(batch, partial.outcomes):
-                    if outcome is not Outcome.PENDING:
+                    if outcome is not Outcome.PENDING and e[_OUTCOME] is not Outcome.DELIVERED:
                         e[_OUTCOME] = outcome
             raise
         finally:
             # finish() may already have zeroed it when this batch was cancelled.
             counts.in_flight = max(0, counts.in_flight - n)
         c.in_flight.remove(batch)
-        outcomes = result.outcomes
-        for e, outcome in zip(batch, outcomes):
-            e[_OUTCOME] = outcome
+        for e, outcome in zip(batch, result.outcomes):
+            # Delivered stays delivered: with after_consuming a re-poll sends the message again, and the
+            # failure of that resend does not take back the endpoint's first acknowledgement.
+            if e[_OUTCOME] is not Outcome.DELIVERED:
+                e[_OUTCOME] = outcome
+        outcomes = [e[_OUTCOME] for e in batch]
         for i in result.sent:
             batch[i][_SENT] = True
         if self.observer is not None:

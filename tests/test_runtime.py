@@ -91,6 +91,40 @@ async def test_after_consuming_polls_a_failed_batch_again():
     assert rt.counts.delivered == 20 and rt.counts.failed == 0 and rt.counts.handed == 40
 
 
+async def test_after_consuming_a_delivered_message_stays_delivered_when_its_resend_fails():
+    # Pass 1 delivers the first half of the batch and fails the rest (consume returns an error, so the batch
+    # is polled again); pass 2 fails everything and the run ends. The first half reached the endpoint: it is
+    # delivered, not failed, and so not a dead letter either.
+    clock = ManualClock()
+    finals: list[list[int]] = []
+
+    class HalfThenNothing(ScriptedSink):
+        async def consume(self, topic, meta, messages):
+            self.calls.append((topic.topic, meta, [m.id for m in messages]))
+            n = len(messages)
+            if len(self.calls) == 1:
+                outcomes = [Outcome.DELIVERED] * (n // 2) + [Outcome.FAILED] * (n - n // 2)
+            else:
+                outcomes = [Outcome.FAILED] * n
+            acks = [clock.now() if o is Outcome.DELIVERED else None for o in outcomes]
+            return BatchResult(outcomes, acks, error="status 503")
+
+    sink = HalfThenNothing(clock)
+    rt = Runtime(feed(10), sink, RuntimeSettings(batch_length=10, offset_commit=OffsetCommit.AFTER_CONSUMING),
+                 clock, on_final_failure=lambda topic, meta, msgs, reasons: finals.append([m.id for m in msgs]))
+    task = asyncio.create_task(rt.run())
+    while len(sink.calls) < 2:
+        await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    counts = rt.finish()
+    assert (counts.delivered, counts.failed, counts.undelivered) == (5, 5, 0)
+    assert finals == [[5, 6, 7, 8, 9]]
+
+
 async def test_cancelled_run_counts_in_flight_and_unread_as_undelivered():
     clock = ManualClock()
 

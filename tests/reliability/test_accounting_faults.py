@@ -12,8 +12,9 @@ part-way through a batch, and the dead-letter file compared message by message. 
 modes and both commit modes. Every example must satisfy, whatever the mix:
 
 - each message has exactly one outcome: delivered + failed + skipped + undelivered == total, undelivered == 0
-  unless the run timed out, and per message the outcome is the last one the sink decided for it (with
-  after_polling the sink's own counters agree, so a message acknowledged before a stop counts delivered);
+  unless the run timed out, and per message the outcome is the last one the sink decided for it, once
+  delivered delivered for good (with after_polling the sink's own counters agree, so a message acknowledged
+  before a stop counts delivered);
 - lost == total - the endpoint's unique_messages, duplicates == the endpoint's, and no message the sink counts
   delivered is missing from the endpoint (unique_messages >= delivered);
 - the dead-letter file holds every failed message exactly once and nothing else;
@@ -199,15 +200,17 @@ def recording_sink(outcomes: dict[Key, Outcome]) -> type[HttpSink]:
     """HttpSink that notes, per message, the last outcome consume() decided for it.
 
     That is the truth the runtime's counts and the dead-letter file must agree with, message by message: with
-    after_consuming a message handed again takes its newest outcome; a consume() cut off by the run's end
+    after_consuming a message handed again takes its newest outcome, except that once delivered it stays
+    delivered (the endpoint has it, whatever a resend met); a consume() cut off by the run's end
     hands on what it had decided (engine.accounting.partial_result), and a message it had not decided keeps
     what it had (nothing, for a message never decided: undelivered).
     """
 
     def note(topic: Any, messages: Any, result: BatchResult) -> None:
         for m, outcome in zip(messages, result.outcomes):
-            if outcome is not Outcome.PENDING:
-                outcomes[(topic.stream, topic.topic, m.partition, m.offset, m.id)] = outcome
+            key = (topic.stream, topic.topic, m.partition, m.offset, m.id)
+            if outcome is not Outcome.PENDING and outcomes.get(key) is not Outcome.DELIVERED:
+                outcomes[key] = outcome
 
     class RecordingSink(HttpSink):
         async def consume(self, topic: Any, meta: Any, messages: Any) -> Any:
