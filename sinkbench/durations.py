@@ -20,8 +20,15 @@ _UNITS: dict[str, float] = {
 _PART = re.compile(r"\s*(\d+)\s*([a-zµ]+)", re.IGNORECASE)
 
 
+_U64_MAX = 2**64 - 1
+
+
 class DurationError(ValueError):
     pass
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:60]) + "…"
 
 
 def parse_duration(text: str) -> float:
@@ -40,7 +47,14 @@ def parse_duration(text: str) -> float:
         unit = m.group(2).lower()
         if unit not in _UNITS:
             raise DurationError(f"invalid duration {text!r}: unknown unit {m.group(2)!r}")
-        total += int(m.group(1)) * _UNITS[unit]
+        digits = m.group(1).lstrip("0") or "0"
+        # humantime reads each number as a u64 and refuses a total past u64 seconds; so do we, which also
+        # keeps a 5,000-digit number from reaching int() (it refuses past 4,300) or overflowing a float.
+        if len(digits) > 20 or int(digits) > _U64_MAX:
+            raise DurationError(f"invalid duration {_short(text)}: number too large")
+        total += int(digits) * _UNITS[unit]
+        if total > _U64_MAX:
+            raise DurationError(f"invalid duration {_short(text)}: too long")
         pos = m.end()
         while pos < len(s) and s[pos] == " ":
             pos += 1

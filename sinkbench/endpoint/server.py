@@ -47,6 +47,7 @@ MALFORMED = b"\x00\x17\xff sinkbench: this is not HTTP \xfe\r\n\r\n\x00"
 # the connection's start, and a request whose headers never complete leaves the
 # connection idle in aiohttp's eyes, so it is closed when the timer fires.
 KEEPALIVE_TIMEOUT = 120.0
+HANDSHAKE_TIMEOUT = 10.0
 STOP_GRACE = 0.5
 
 log = logging.getLogger(__name__)
@@ -96,21 +97,51 @@ def _url_host(host: str) -> str:
 
 
 async def _read_body(request: BaseRequest, cap: int) -> tuple[bytes | None, int]:
-    """The whole body and its size; None for the body when over `cap` (read to the end, not kept)."""
+    """The whole body and its size; None for the body when over `cap` (read to the end, not kept).
+
+    TimeoutError when the body stops arriving for `admin.BODY_STALL_TIMEOUT`: aiohttp waits for ever on
+    a client that stopped sending, or on chunking or Content-Encoding that breaks after the headers.
+    """
     content = request.content
-    chunk = await content.readany()
-    if not chunk or content.is_eof():
-        return chunk, len(chunk)
-    size = len(chunk)
-    parts: list[bytes] | None = [chunk]
+    if content.is_eof():  # the whole body is here already (the usual case): no timer to set
+        return await _read_arrived(content, cap)
+    stall = admin.BODY_STALL_TIMEOUT
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(loop.time() + stall) as deadline:  # one timer, moved on at every chunk
+        chunk = await content.readany()
+        if not chunk or content.is_eof():
+            return chunk, len(chunk)
+        size = len(chunk)
+        parts: list[bytes] | None = [chunk]
+        while True:
+            deadline.reschedule(loop.time() + stall)
+            chunk = await content.readany()
+            if not chunk:
+                break
+            size += len(chunk)
+            if parts is not None:
+                if size > cap:
+                    parts = None
+                else:
+                    parts.append(chunk)
+    return (b"".join(parts) if parts is not None else None), size
+
+
+async def _read_arrived(content: Any, cap: int) -> tuple[bytes | None, int]:
+    parts: list[bytes] = []
+    size = 0
     while chunk := await content.readany():
         size += len(chunk)
-        if parts is not None:
-            if size > cap:
-                parts = None
-            else:
-                parts.append(chunk)
-    return (b"".join(parts) if parts is not None else None), size
+        parts.append(chunk)
+    if size > cap:
+        return None, size
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), size
+
+
+def _closing(status: int, text: str) -> web.Response:
+    resp = web.Response(status=status, text=text)
+    resp.force_close()  # the rest of the stream cannot be framed
+    return resp
 
 
 def _abort(request: BaseRequest) -> None:
@@ -181,7 +212,11 @@ class Endpoint:
             max_headers=128,
         )
         try:
-            self._listener = await loop.create_server(self._web, self.host, self.port, ssl=ssl_ctx, backlog=1024)
+            self._listener = await loop.create_server(
+                self._web, self.host, self.port, ssl=ssl_ctx, backlog=1024,
+                # A client that never finishes its TLS handshake is dropped (aiohttp's keep-alive timer starts
+                # only once the handshake is done).
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT if ssl_ctx is not None else None)
         except OSError as exc:
             self._cleanup_tls()
             if exc.errno == errno.EADDRINUSE:
@@ -200,9 +235,16 @@ class Endpoint:
         assert self._stopping is not None and self._web is not None
         self._stopping.set()
         self._listener.close()
-        # Connections first: on Python 3.12+ wait_closed() waits for all of them.
+        # Connections first: on Python 3.12+ wait_closed() waits for all of them, also one still in its
+        # TLS handshake, which aiohttp never saw and so does not close: abort those (3.13+) and bound the wait.
         await self._web.shutdown(STOP_GRACE)
-        await self._listener.wait_closed()
+        abort_clients = getattr(self._listener, "abort_clients", None)
+        if abort_clients is not None:
+            abort_clients()
+        try:
+            await asyncio.wait_for(self._listener.wait_closed(), STOP_GRACE)
+        except TimeoutError:
+            pass
         self._listener = None
         self._cleanup_tls()
 
@@ -282,15 +324,19 @@ class Endpoint:
 
     async def _handle(self, request: BaseRequest) -> web.StreamResponse:
         try:
-            if request.raw_path.startswith(ADMIN_PREFIX):
+            path = request.raw_path
+            # An absolute-form request line (POST http://host/__sinkbench/reset) is an admin call too.
+            if path.startswith(ADMIN_PREFIX) or (not path.startswith("/")
+                                                 and request.rel_url.raw_path.startswith(ADMIN_PREFIX)):
                 return await admin.handle(self, request)
             return await self._serve(request)
         except (asyncio.CancelledError, ConnectionError):
             raise
         except web.RequestPayloadError:  # a broken body (bad chunking, bad gzip): the client's fault
-            resp = web.Response(status=400, text="sinkbench mock endpoint: unreadable request body\n")
-            resp.force_close()
-            return resp
+            return _closing(400, "sinkbench mock endpoint: unreadable request body\n")
+        except TimeoutError:  # the body stopped arriving (see _read_body)
+            return _closing(408, f"sinkbench mock endpoint: request body stalled for "
+                                 f"{admin.BODY_STALL_TIMEOUT:g} s\n")
         except Exception:
             # aiohttp's own logger is silenced (see _quiet_logger), so a bug here must speak for itself.
             log.exception("mock endpoint: error handling %s %s", request.method, request.raw_path)

@@ -47,6 +47,12 @@ KeyPath = tuple[str | int, ...]
 # `max_body_bytes = 0` a larger body is answered 413 (and read to the end, so
 # the client sees the answer, not a reset); a larger `max_body_bytes` raises it.
 BODY_CAP = 32 * 1024 * 1024
+# Bounds that keep every setting usable: a year of delay or window (past it,
+# an HTTP-date Retry-After leaves the calendar and a lognormal latency
+# overflows a float), and a rate no endpoint can see (past 2**64 it could not
+# even be shown back by the admin API).
+MAX_DURATION = 365 * 86400.0
+MAX_RATE = 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +152,27 @@ def _check_keys(ctx: _Ctx, table: dict[str, Any], allowed: tuple[str, ...], path
             raise ctx.error(f"unknown key '{key}'{hint}", (*path, key))
 
 
+def _shown(value: int | float) -> str:
+    # str() of an int past 4,300 digits raises; nobody needs to read one back.
+    return str(value) if not isinstance(value, int) or value.bit_length() <= 128 else "a number that large"
+
+
 def _int(ctx: _Ctx, value: Any, path: KeyPath, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ctx.error(f"expected an integer, got {_type_name(value)}", path)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise ctx.error(f"{value} is out of range (expected {bounds})", path)
+        raise ctx.error(f"{_shown(value)} is out of range (expected {bounds})", path)
     return value
 
 
-def _number(ctx: _Ctx, value: Any, path: KeyPath) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ctx.error(f"expected a number, got {value!r}", path)
+def _number(ctx: _Ctx, value: Any, path: KeyPath, hi: float = MAX_RATE) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise ctx.error(f"expected a number, got {_shown(value) if isinstance(value, (int, float)) else repr(value)}",
+                        path)
+    if abs(value) > hi:
+        raise ctx.error(f"{_shown(value)} is out of range (expected at most {hi:g})", path)
     return float(value)
 
 
@@ -171,15 +186,18 @@ def _duration(ctx: _Ctx, value: Any, path: KeyPath) -> float:
     # Rounded to the nanosecond, humantime's finest unit, so "225000us" and "225ms"
     # are the same setting (their float products differ in the last bit).
     try:
-        return round(parse_duration(value), 9)
+        seconds = round(parse_duration(value), 9)
     except DurationError as exc:
         raise ctx.error(str(exc), path) from None
+    if seconds > MAX_DURATION:
+        raise ctx.error(f"{value!r} is out of range (expected at most 365d)", path)
+    return seconds
 
 
 def _retry_after(ctx: _Ctx, value: Any, path: KeyPath) -> RetryAfter:
     # An integer is taken as seconds, the way the header itself is written.
     if isinstance(value, int) and not isinstance(value, bool):
-        return RetryAfter(float(_int(ctx, value, path, lo=0)))
+        return RetryAfter(float(_int(ctx, value, path, lo=0, hi=int(MAX_DURATION))))
     if isinstance(value, str) and value.startswith("date:"):
         rest = value[len("date:"):].strip()
         if not rest.startswith("+"):
@@ -235,7 +253,8 @@ def _rate_limit(ctx: _Ctx, value: Any, path: KeyPath) -> RateLimit:
         raise ctx.error(f"{value['requests_per_second']} is out of range (expected > 0)",
                         (*path, "requests_per_second"))
     # Default burst: one second's worth, so a steady sender under the rate is never refused.
-    burst = _int(ctx, value["burst"], (*path, "burst"), lo=1) if "burst" in value else max(1, math.ceil(rps))
+    burst = _int(ctx, value["burst"], (*path, "burst"), lo=1, hi=int(MAX_RATE)) if "burst" in value \
+        else max(1, math.ceil(rps))
     retry_after = _retry_after(ctx, value["retry_after"], (*path, "retry_after")) if "retry_after" in value \
         else RetryAfter(1.0)
     return RateLimit(rps, burst, retry_after)

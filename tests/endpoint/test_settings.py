@@ -221,3 +221,31 @@ faults = st.one_of(
 def test_round_trip_property(doc: dict[str, Any]) -> None:
     s = parse(doc)
     assert parse(settings_to_dict(s)) == s
+
+
+@pytest.mark.parametrize("doc,key,reason", [
+    ({"latency": "366d"}, "latency", "at most 365d"),
+    ({"latency": {"distribution": "lognormal", "median": "10000000h", "sigma": 10}}, "latency.median", "at most 365d"),
+    ({"faults": [{"action": "status", "status": 503, "retry_after": "date:+300000000d"}]}, "faults[0].retry_after",
+     "at most 365d"),
+    ({"faults": [{"action": "status", "status": 503, "retry_after": 10**30}]}, "faults[0].retry_after", "out of range"),
+    ({"latency": "1" + "0" * 400 + "s"}, "latency", "number too large"),
+    ({"rate_limit": {"requests_per_second": 1e20}}, "rate_limit.requests_per_second", "at most 1e+09"),
+    ({"rate_limit": {"requests_per_second": 10**5000}}, "rate_limit.requests_per_second", "out of range"),
+    ({"rate_limit": {"requests_per_second": 5, "burst": 10**30}}, "rate_limit.burst", "out of range"),
+])
+def test_values_too_large_to_use_are_refused_naming_the_key(doc: dict[str, Any], key: str, reason: str) -> None:
+    # Each of these once passed and then broke the endpoint: a Retry-After date past the calendar, a lognormal
+    # latency overflowing a float, a rate the admin API could not show back.
+    with pytest.raises(InputError) as info:
+        parse_endpoint_settings(doc, None, ())
+    assert key in str(info.value) and reason in str(info.value)
+    assert len(str(info.value)) < 300
+
+
+def test_the_largest_values_still_work() -> None:
+    s = parse_endpoint_settings({"latency": "365d", "rate_limit": {"requests_per_second": 1e9, "burst": 10**9},
+                                 "faults": [{"action": "status", "status": 503, "retry_after": "date:+365d"}]},
+                                None, ())
+    assert s.latency.value == 365 * 86400 and s.rate_limit is not None and s.rate_limit.burst == 10**9
+    settings_to_dict(s)   # and they can be shown back

@@ -238,3 +238,62 @@ async def test_slowloris_and_silent_connections_are_closed_by_the_keepalive_time
         assert len(closed_after) == 2 and max(closed_after) < 5.0, closed_after
     finally:
         await ep.stop()
+
+
+async def test_a_stalled_request_body_gets_408_and_is_not_counted(monkeypatch) -> None:
+    # Headers promise 100 bytes, 10 arrive, then nothing: aiohttp alone would wait for ever.
+    from sinkbench.endpoint import admin
+
+    monkeypatch.setattr(admin, "BODY_STALL_TIMEOUT", 0.3)
+    ep = Endpoint()
+    await ep.start()
+    try:
+        reader, writer = await asyncio.open_connection(ep.host, ep.port)
+        try:
+            writer.write(b"POST /ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"a\": 1234")
+            await writer.drain()
+            answer = await _drain_answer(reader, 5.0)
+        finally:
+            await _close(writer)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"stalled" in answer
+        stats = ep.stats()
+        assert (stats["requests"], stats["messages"]) == (0, 0)
+        await good_client(ep, 3, 0)
+    finally:
+        await ep.stop()
+
+
+async def test_an_absolute_form_admin_call_is_an_admin_call() -> None:
+    # `POST http://host/__sinkbench/reset` is the admin API, not a data request counted by the ledger.
+    ep = Endpoint()
+    await ep.start()
+    try:
+        await good_client(ep, 2, 0)
+        reader, writer = await asyncio.open_connection(ep.host, ep.port)
+        try:
+            writer.write(f"POST http://{ep.host}:{ep.port}/__sinkbench/reset HTTP/1.1\r\nHost: h\r\n"
+                         f"Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            answer = await _drain_answer(reader, 5.0)
+        finally:
+            await _close(writer)
+        assert answer.startswith(b"HTTP/1.1 200") and b'"status":"ok"' in answer, answer
+        assert (ep.stats()["requests"], ep.stats()["messages"]) == (0, 0)
+    finally:
+        await ep.stop()
+
+
+async def test_stop_does_not_wait_for_a_client_stuck_in_its_tls_handshake() -> None:
+    ep = Endpoint(parse_endpoint_settings({"tls": True}, None, ()))
+    await ep.start()
+    reader, writer = await asyncio.open_connection(ep.host, ep.port)
+    try:
+        writer.write(b"\x16\x03\x01\x02\x00\x01")   # the start of a ClientHello, and then nothing
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        began = time.monotonic()
+        await asyncio.wait_for(ep.stop(), 10)
+        assert time.monotonic() - began < 3.0
+    finally:
+        await _close(writer)
