@@ -112,10 +112,7 @@ async def test_after_consuming_a_delivered_message_stays_delivered_when_its_rese
     sink = HalfThenNothing(clock)
     rt = Runtime(feed(10), sink, RuntimeSettings(batch_length=10, offset_commit=OffsetCommit.AFTER_CONSUMING),
                  clock, on_final_failure=lambda topic, meta, msgs, reasons: finals.append([m.id for m in msgs]))
-    task = asyncio.create_task(rt.run())
-    while len(sink.calls) < 2:
-        await asyncio.sleep(0)
-    task.cancel()
+    task = await cancel_when(rt, lambda: len(sink.calls) == 2)
     try:
         await task
     except asyncio.CancelledError:
