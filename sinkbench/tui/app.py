@@ -10,12 +10,15 @@ reason of an error and never dies with a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Iterable, Mapping, Sequence
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -49,6 +52,7 @@ class SinkbenchApp(App[None]):
         self.sweep_in_process = sweep_in_process   # the sweep's endpoints in this process (the tests)
         self.exit_code = 0
         self._bench_worker: Worker[Any] | None = None
+        self._quit_task: asyncio.Task[None] | None = None   # the quit a SIGTERM/SIGINT started
         self.dashboard = DashboardScreen(id="dashboard")
 
     def get_default_screen(self) -> Screen:
@@ -56,7 +60,28 @@ class SinkbenchApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme = THEMES[0]
+        if not self.is_headless:   # a real terminal (the tests' headless apps leave pytest's signals alone)
+            self._quit_on_signals()
         self.call_after_refresh(self._first_frame)   # once the dashboard is on screen
+
+    def _quit_on_signals(self) -> None:
+        # SIGTERM's default action ends the process on the spot: the terminal was left in raw mode on the
+        # alternate screen with mouse reporting on, and the run never stopped its endpoint (which only died of
+        # its closed stdin). SIGINT went through asyncio's cancellation of the whole app. Both now quit as
+        # ctrl+q does (the screen's own Ctrl-C is a key: Textual says to press ctrl+q).
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_quit_signal)
+            except (NotImplementedError, RuntimeError, ValueError):   # no such signals here, or not the main thread
+                pass
+
+    def _on_quit_signal(self) -> None:
+        if self._quit_task is None:
+            # A task, not a message: the app's message loop stays free for the second signal's exit.
+            self._quit_task = asyncio.get_running_loop().create_task(self.action_quit())
+        else:
+            self.exit(return_code=self.exit_code)   # a second signal: quit without waiting for the run
 
     async def _first_frame(self) -> None:
         if self.replay:
@@ -80,9 +105,16 @@ class SinkbenchApp(App[None]):
         self.session.stop()
         worker = self._bench_worker
         if worker is not None and not worker.is_finished:
+
+            async def ended() -> None:
+                # Worker.wait turns its own cancellation into WorkerCancelled: a wait still pending when the app
+                # exits (a second SIGTERM) ended with that, printed with a traceback by asyncio.run's shutdown.
+                with contextlib.suppress(Exception):   # how it ended is reported by the worker handler
+                    await worker.wait()
+
             try:
-                await asyncio.wait_for(asyncio.shield(worker.wait()), timeout)
-            except Exception:  # noqa: BLE001 - how it ended is reported by the worker handler
+                await asyncio.wait_for(asyncio.shield(ended()), timeout)
+            except TimeoutError:
                 pass
 
     async def restart(self) -> str:
@@ -105,6 +137,12 @@ class SinkbenchApp(App[None]):
         for severity, message in self.session.alerts:
             self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
         self.session.alerts.clear()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        # Always text: the messages quote file names, keys and typed values ("no [plugin_config] table to write
+        # into", "got '[/]'"), which as markup lose their brackets or raise and kill the app.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def control(self, work: Coroutine[Any, Any, str], *, quiet: bool = False) -> Worker[str]:
         """Runs a control (a break, new settings, an export) as a worker; its end is reported below."""
@@ -165,6 +203,11 @@ class SinkbenchApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    def action_help_quit(self) -> None:
+        # Ctrl-C (Textual's binding) only says how to quit. Textual's own text is markup ("Press [b]ctrl+q[/b]
+        # …"), which notify() above shows as plain text, brackets and all: the same words without markup.
+        self.notify("Press ctrl+q to quit the app", title="Do you want to quit?")
 
     async def action_quit(self) -> None:
         await self.stop_bench()
