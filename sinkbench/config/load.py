@@ -132,6 +132,17 @@ def _type_name(v: Any) -> str:
             list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
 
 
+U32_MAX = 2**32 - 1
+# TOML integers are signed 64-bit: a bigger one is not TOML to the Iggy runtime's parser, so that is the most
+# any key can hold in a connector file, even a u64 one.
+TOML_INT_MAX = 2**63 - 1
+
+
+def shown_int(v: int) -> str:
+    # str() of an int past 4,300 digits raises; nobody needs to read one back whole.
+    return str(v) if v.bit_length() <= 128 else "a number far past 64 bits"
+
+
 class _Reader:
     """Reads typed keys from the table, collecting every error rather than stopping at the first."""
 
@@ -156,13 +167,14 @@ class _Reader:
     def boolean(self, key: str, default: bool) -> bool:
         return self.get(key, bool, "true or false", default)
 
-    def integer(self, key: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    def integer(self, key: str, default: int, minimum: int | None = None, maximum: int = TOML_INT_MAX) -> int:
+        """An integer a connector file can hold, within the Rust type of the key (`maximum` for u32 keys)."""
         v = self.get(key, int, "an integer", default)
         if minimum is not None and v < minimum:
-            self.err(key, f"must be at least {minimum}, got {v}")
+            self.err(key, f"must be at least {minimum}, got {shown_int(v)}")
             return default
-        if maximum is not None and v > maximum:
-            self.err(key, f"must be at most {maximum}, got {v}")
+        if v > maximum:
+            self.err(key, f"must be at most {maximum}, got {shown_int(v)}")
             return default
         return v
 
@@ -207,6 +219,10 @@ class _Reader:
         v = self.get(key, str, "a string", None)
         if v is not None and not v:
             self.err(key, "must not be empty")
+            return None
+        if v is not None and "\x00" in v:
+            # No path or name can hold one: a run would die at the first use of it.
+            self.err(key, "must not contain a NUL character")
             return None
         return v
 
@@ -278,7 +294,7 @@ def resolve_sink(table: Mapping[str, Any], locate: Locate, *, env: Mapping[str, 
             f"retry_delay ({retry_delay:g}s) is greater than max_retry_delay ({max_retry_delay:g}s); "
             "the two are swapped, as the Iggy sink does", locate("retry_delay")))
         retry_delay, max_retry_delay = max_retry_delay, retry_delay
-    multiplier = r.integer("retry_backoff_multiplier", 2)
+    multiplier = r.integer("retry_backoff_multiplier", 2, maximum=U32_MAX)
     if multiplier < 1:
         warnings.append(ConfigWarning(
             f"retry_backoff_multiplier {multiplier} is below 1 and is clamped to 1, as the Iggy sink does",
@@ -297,7 +313,7 @@ def resolve_sink(table: Mapping[str, Any], locate: Locate, *, env: Mapping[str, 
         include_origin_timestamp=r.boolean("include_origin_timestamp", False),
         health_check_enabled=r.boolean("health_check_enabled", False),
         health_check_method=r.choice("health_check_method", Method, Method.HEAD),
-        max_retries=r.integer("max_retries", 3, minimum=0, maximum=2**32 - 1),
+        max_retries=r.integer("max_retries", 3, minimum=0, maximum=U32_MAX),
         retry_delay=retry_delay,
         retry_backoff_multiplier=multiplier,
         max_retry_delay=max_retry_delay,

@@ -2,14 +2,17 @@
 
 tomlkit edits the parsed document in place, so comments, key order, blank
 lines and every other section survive; only the changed values differ. The
-caller shows `diff` before writing and gets a backup of the original.
+caller shows `diff` before writing and gets a backup of the original. The
+diff is for a screen, so the secrets in it are redacted; the file keeps them.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,12 @@ import tomlkit
 
 from sinkbench.config.settings import ALL_KEYS
 from sinkbench.errors import InputError, Where
+from sinkbench.redact import toml_secrets
 from sinkbench.tomlsrc import load_toml
+
+
+class FileChangedError(OSError):
+    """The file is no longer the text the write was planned (and its diff shown) from."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,12 @@ class WriteBack:
 
     @property
     def diff(self) -> str:
-        return "".join(difflib.unified_diff(self.old_text.splitlines(keepends=True),
+        """The unified diff, as shown to the user: secret values redacted (its context lines are the file's
+        lines around each change: the URL with its credentials, an Authorization header)."""
+        text = "".join(difflib.unified_diff(self.old_text.splitlines(keepends=True),
                                             self.new_text.splitlines(keepends=True),
                                             fromfile=f"{self.path} (current)", tofile=f"{self.path} (tuned)"))
+        return toml_secrets(self.old_text, self.new_text).redact(text)
 
 
 def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
@@ -51,6 +62,9 @@ def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
     if not bare and "plugin_config" not in doc:
         raise InputError("no [plugin_config] table to write into", Where(file=str(path)))
     table = doc if bare else doc["plugin_config"]
+    if not isinstance(table, dict):
+        # `plugin_config = 3`: valid TOML, but `key in table` below would raise a TypeError.
+        raise InputError("[plugin_config] is not a table", Where(file=str(path), key="plugin_config"))
     for key, value in changes.items():
         top, _, sub = key.partition(".")
         if top not in ALL_KEYS:
@@ -75,7 +89,18 @@ def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
 
 
 def apply_write_back(plan: WriteBack, backup: bool = True) -> Path | None:
-    """Writes the planned text atomically; returns the backup's path (FILE.bak, or FILE.bak.N)."""
+    """Writes the planned text atomically; returns the backup's path (FILE.bak, or FILE.bak.N).
+
+    Raises OSError, writing nothing: FileChangedError when the file is no longer the text the plan was made
+    from, PermissionError when it is read-only.
+    """
+    # The replace below swaps in a new file, which only needs the folder to be writable: without these checks
+    # an edit made since the diff was shown would be lost, and a file made read-only would be written anyway.
+    if plan.path.read_bytes() != plan.old_text.encode("utf-8"):
+        raise FileChangedError("the file changed on disk since its diff was made; nothing was written")
+    mode = os.stat(plan.path).st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(plan.path, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only", str(plan.path))
     saved = None
     if backup:
         saved = plan.path.with_name(plan.path.name + ".bak")

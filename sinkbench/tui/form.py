@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import tomlkit
 
-from sinkbench.config.load import LoadedSink, resolve_sink
+from sinkbench.config.load import U32_MAX, LoadedSink, resolve_sink, shown_int
 from sinkbench.config.settings import ENHANCED_KEYS, SinkSettings
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.errors import InputErrors, Where
@@ -162,6 +162,8 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
         errors["batch_length"] = f"expected an integer, got {_type_name(raw)} {raw!r}"
     elif raw < 1:
         errors["batch_length"] = f"must be at least 1, got {raw}"
+    elif raw > U32_MAX:   # the runtime's batch_length is a u32
+        errors["batch_length"] = f"must be at most {U32_MAX}, got {shown_int(raw)}"
     else:
         batch_length = raw
     poll_interval = runtime.poll_interval

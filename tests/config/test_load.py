@@ -83,6 +83,21 @@ def test_duration_given_as_number_is_a_type_error():
     assert "plugin_config.retry_delay" in msg and "duration string" in msg
 
 
+@pytest.mark.parametrize("key,value,needle", [
+    ("retry_backoff_multiplier", 2**32, "at most 4294967295"),             # a u32 in Iggy
+    ("max_retries", 2**32, "at most 4294967295"),
+    ("max_payload_size_bytes", 2**63, "at most 9223372036854775807"),     # past TOML's signed 64 bits
+    ("max_connections", 10**5000, "a number far past 64 bits"),           # str() of it would raise
+    ("dead_letter_path", "dead\x00letters.jsonl", "NUL"),
+], ids=["multiplier-u32", "retries-u32", "payload-i64", "connections-huge", "dead-letter-nul"])
+def test_values_no_connector_file_can_hold_are_errors(key, value, needle):
+    table = {"url": URL, key: value}
+    if key == "dead_letter_path":
+        table["profile"] = "enhanced"
+    [msg] = errors_of(table)
+    assert f"plugin_config.{key}" in msg and needle in msg and len(msg) < 300
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 def test_uppercase_methods_parse(method):
     assert load({"url": URL, "method": method}).settings.method == method

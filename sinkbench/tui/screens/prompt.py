@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -45,7 +46,7 @@ class ValuePrompt(ModalScreen[str | None]):
     def _validate(self, text: str) -> bool:
         problem = self._check(text)
         error = self.query_one("#error", Static)
-        error.update(problem or "")
+        error.update(Content(problem or ""))   # it quotes the value typed: text, never markup
         error.display = bool(problem)
         self.query_one("#ok", Button).disabled = bool(problem)
         return problem is None

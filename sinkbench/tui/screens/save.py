@@ -44,11 +44,13 @@ class SaveScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="save"):
-            yield Static(f"sink: save {len(self.plan.changes)} setting(s) into {self.plan.display}", classes="title")
+            # Text, not markup: a file name or a note ("[plugin_config]", "[[streams]]") is shown as it is.
+            yield Static(Content(f"sink: save {len(self.plan.changes)} setting(s) into {self.plan.display}"),
+                         classes="title")
             with VerticalScroll(id="diff"):
                 yield Static(diff_content(self.plan.diff))
             for note in self.plan.not_written:
-                yield Static(f"not written — {note}", classes="warning")
+                yield Static(Content(f"not written — {note}"), classes="warning")
             yield Static("Comments, key order and every other section stay as they are; the original is kept "
                          "as a .bak file.", classes="hint")
             with Horizontal(classes="buttons"):

@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -79,16 +80,18 @@ class SettingsScreen(ModalScreen[Validation | None]):
                 self.query_one(f"#row-{f.key}").set_class(not enhanced, "-off")
                 self.query_one(f"#field-{f.key}").disabled = not enhanced
         v = self.validation = validate(self.table, self.initial, values, self.runtime, self.env)
+        # The messages quote what was typed: shown as text, since as markup "[/]" would raise (killing the app)
+        # and "[@click=...]" would make a link.
         for f in FIELDS:
             error = self.query_one(f"#error-{f.key}", Static)
             message = v.errors.get(f.key, "")
-            error.update(message)
+            error.update(Content(message))
             error.display = bool(message)
         general = self.query_one("#error-general", Static)
-        general.update(v.errors.get("", ""))
+        general.update(Content(v.errors.get("", "")))
         general.display = "" in v.errors
         warnings = self.query_one("#warnings", Static)
-        warnings.update("\n".join(f"warning: {w}" for w in v.warnings))
+        warnings.update(Content("\n".join(f"warning: {w}" for w in v.warnings)))
         warnings.display = bool(v.warnings)
         self.query_one("#apply", Button).disabled = not v.ok
         return v
