@@ -17,7 +17,7 @@ _UNITS: dict[str, float] = {
     "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
     "d": 86400.0, "day": 86400.0, "days": 86400.0,
 }
-_PART = re.compile(r"\s*(\d+)\s*([a-zµ]+)", re.IGNORECASE)
+_PART = re.compile(r"\s*([0-9]+)\s*([a-zµ]+)", re.IGNORECASE)  # ASCII digits only, as humantime
 
 
 _U64_MAX = 2**64 - 1

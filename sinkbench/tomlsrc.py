@@ -142,6 +142,8 @@ def load_toml(path: str | Path) -> TomlSource:
         raise InputError("is a directory, expected a TOML file", Where(file=str(p))) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", Where(file=str(p))) from None
+    except ValueError:  # a NUL in the name: the OS is never even asked
+        raise InputError("the path contains a NUL character", Where(file=str(p).replace("\x00", "\\x00"))) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -20,6 +20,7 @@ def test_parses(text: str, seconds: float) -> None:
     ("18446744073709551615d", "too long"),                  # a u64 of days is past u64 seconds
     ("5 parsecs", "unknown unit"),
     ("1.5s", "invalid duration"),
+    ("\uff15s", "invalid duration"),                      # a full-width 5: humantime reads ASCII digits only
 ])
 def test_refuses_with_a_reason(text: str, reason: str) -> None:
     with pytest.raises(DurationError, match=reason) as info:

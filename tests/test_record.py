@@ -425,3 +425,8 @@ async def test_live_server_record_then_replay_gives_identical_bodies(tmp_path, h
         assert lines[3]["metadata"]["iggy_headers"]["f32"] == "1.1"
     finally:
         await asyncio.wait_for(admin.delete_stream(stream), 15)
+
+
+def test_command_exits_2_on_an_out_path_with_a_nul(fake_sdk, tmp_path):
+    code, _, err = run_record(args(Path(str(tmp_path / "s") + "\x00.jsonl"), "--until-end", "--quiet"))
+    assert code == 2 and "NUL" in err and "Traceback" not in err

@@ -291,6 +291,9 @@ class StreamWriter:
                  flush_bytes: int = 1 << 20) -> None:
         self.path = Path(path)
         display = os.fspath(path)
+        if "\x00" in display:  # the OS refuses such a name with a ValueError, not an OSError
+            raise InputError("cannot write: the path contains a NUL character",
+                             Where(file=display.replace("\x00", "\\x00")))
         try:
             wanted = parse_header({"sinkbench_stream": 1, "stream": stream, "topic": topic, "schema": str(schema),
                                    **({"recorded_at": recorded_at} if recorded_at is not None else {}),

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 import tomlkit
 
+from sinkbench.config.connector import RUNTIME_BATCH_LENGTH, RUNTIME_POLL_INTERVAL
 from sinkbench.config.load import U32_MAX, LoadedSink, resolve_sink, shown_int
 from sinkbench.config.settings import ENHANCED_KEYS, SinkSettings
 from sinkbench.durations import DurationError, format_duration, parse_duration
@@ -157,7 +158,9 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
             key = (e.where.key or "").split(".", 1)[0]
             errors.setdefault(key if key in FIELD_KEYS else "", e.message if key in FIELD_KEYS else str(e))
     batch_length = runtime.batch_length
-    raw = parse_value("batch_length", values.get("batch_length", str(batch_length)))
+    # An empty field is the key's default here too: the connectors runtime's (1000, "5ms").
+    text = values.get("batch_length", str(batch_length))
+    raw = parse_value("batch_length", text) if text.strip() else RUNTIME_BATCH_LENGTH
     if isinstance(raw, bool) or not isinstance(raw, int):
         errors["batch_length"] = f"expected an integer, got {_type_name(raw)} {raw!r}"
     elif raw < 1:
@@ -167,7 +170,8 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
     else:
         batch_length = raw
     poll_interval = runtime.poll_interval
-    raw = parse_value("poll_interval", values.get("poll_interval", format_duration(poll_interval)))
+    text = values.get("poll_interval", format_duration(poll_interval))
+    raw = parse_value("poll_interval", text) if text.strip() else format_duration(RUNTIME_POLL_INTERVAL)
     if not isinstance(raw, str):
         errors["poll_interval"] = f"expected a duration string such as \"30s\", got {_type_name(raw)} {raw!r}"
     else:

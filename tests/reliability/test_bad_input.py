@@ -343,6 +343,11 @@ BAD_FILES = [
     gzip.compress(HEADER + b'{"offset": 0}\n')[:-10],
     b"[plugin_config]\nurl = \"http://127.0.0.1:1/\"\n[plugin_config.headers]\n\"X\\r\\nY\" = \"1\"\n",
     b"[endpoint]\nstatus = nan\n",
+    # A NUL in a path the file names: the OS refuses it with a ValueError, not an OSError.
+    b'[source]\nkind = "synthetic"\ncount = 1\n[sink]\nurl = "mock"\nconnector = "a\\u0000b.toml"\n',
+    b'[source]\nkind = "recorded"\npath = "a\\u0000b.jsonl"\n[sink]\nurl = "mock"\n',
+    b'[plugin_config]\nurl = "http://127.0.0.1:1/"\nprofile = "enhanced"\ndead_letter_path = "d\\u0000.jsonl"\n',
+    b'[plugin_config]\nurl = "https://127.0.0.1:1/"\ntls_ca_file = "ca\\u0000.pem"\n',
 ]
 
 

@@ -98,6 +98,12 @@ def test_runtime_fields_are_checked_like_the_scenario_loader(tmp_path):
     assert v.errors["poll_interval"].startswith("invalid duration 'fast'")
 
 
+def test_empty_runtime_fields_mean_the_runtime_defaults(tmp_path):
+    _, v = _form(tmp_path, batch_length=" ", poll_interval="")
+    assert v.ok, v.errors
+    assert (v.batch_length, v.poll_interval) == (1000, 0.005)
+
+
 def test_the_form_keeps_what_it_did_not_touch_and_drops_enhanced_keys_under_iggy(tmp_path):
     initial, v = _form(tmp_path, max_retries="5", retry_delay="120ms")
     assert v.ok and v.table["max_retries"] == 5 and v.table["retry_delay"] == "120ms"

@@ -41,10 +41,11 @@ class SweepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         labels = " · ".join(v.key for v in self.plan.varies)
-        yield Static(f"sweep: {self.plan.size} combinations of {labels}", id="sweep-title")
-        yield Static("", id="sweep-status")
+        # markup=False: the texts quote what the user typed (keys, values, reasons), brackets and all.
+        yield Static(f"sweep: {self.plan.size} combinations of {labels}", id="sweep-title", markup=False)
+        yield Static("", id="sweep-status", markup=False)
         with VerticalScroll(id="sweep-view"):
-            yield Static("", id="sweep-result")
+            yield Static("", id="sweep-result", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
