@@ -150,3 +150,20 @@ def load_toml(path: str | Path) -> TomlSource:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError("not valid UTF-8", Where(file=str(p), line=line)) from None
     return parse_toml(text, str(p))
+
+
+def parse_value(text: str) -> Any:
+    """One TOML value typed on a command line or in a form: `5` an int, `"5"` or a bare word a string.
+
+    Text that is not exactly one TOML value (`5\\nx = 1` would be two keys) is taken whole as a string, so the
+    key it is meant for says what it expected instead of silently getting its first part.
+    """
+    t = text.strip()
+    try:
+        doc = tomlkit.parse(f"v = {t}")
+    except Exception:  # noqa: BLE001 - not a TOML value: a bare word, taken as a string
+        return t
+    if list(doc.keys()) != ["v"]:
+        return t
+    value = doc["v"]
+    return value.unwrap() if hasattr(value, "unwrap") else value

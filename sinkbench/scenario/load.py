@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import tomlkit
-
 from sinkbench.config.connector import Connector, load_connector
 from sinkbench.config.load import apply_env_overrides, env_overrides, resolve_sink
 from sinkbench.config.settings import ALL_KEYS
@@ -26,7 +24,7 @@ from sinkbench.model import Schema
 from sinkbench.runtime import OffsetCommit, RuntimeSettings
 from sinkbench.scenario.model import MOCK, Scenario, SourceSpec
 from sinkbench.sources.recorded import speed_factor
-from sinkbench.tomlsrc import TomlSource, load_toml, parse_toml
+from sinkbench.tomlsrc import TomlSource, load_toml, parse_toml, parse_value
 
 SECTIONS = ("scenario", "source", "runtime", "sink", "endpoint", "expect")
 SCENARIO_KEYS = ("name", "description", "seed", "timeout")
@@ -54,12 +52,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     path = [p.strip() for p in key.strip().split(".")]
     if len(path) < 2 or not all(path):
         raise InputError(f"expected a dotted key such as sink.batch_mode, got {key!r}", Where(file="--set", key=key))
-    try:
-        value = tomlkit.parse(f"v = {raw.strip()}")["v"]
-        value = value.unwrap() if hasattr(value, "unwrap") else value
-    except Exception:
-        value = raw.strip()
-    return path, value
+    return path, parse_value(raw)
 
 
 class _Doc:

@@ -17,14 +17,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import tomlkit
-
 from sinkbench.config.connector import RUNTIME_BATCH_LENGTH, RUNTIME_POLL_INTERVAL
 from sinkbench.config.load import U32_MAX, LoadedSink, resolve_sink, shown_int
 from sinkbench.config.settings import ENHANCED_KEYS, SinkSettings
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.errors import InputErrors, Where
 from sinkbench.runtime import RuntimeSettings
+from sinkbench.tomlsrc import parse_value as toml_value
 
 RUNTIME_KEYS = ("batch_length", "poll_interval")
 LIST_KEYS = ("success_status_codes", "retry_statuses")
@@ -101,11 +100,7 @@ def parse_value(key: str, text: str) -> Any:
         return t == "true"
     if key in LIST_KEYS and not t.startswith("["):
         t = f"[{t}]"
-    try:
-        value = tomlkit.parse(f"v = {t}")["v"]
-        return value.unwrap() if hasattr(value, "unwrap") else value
-    except Exception:  # noqa: BLE001 - not a TOML value: a bare word, taken as a string
-        return text.strip()
+    return toml_value(t)
 
 
 @dataclass(frozen=True)

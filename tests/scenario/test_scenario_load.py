@@ -485,6 +485,8 @@ def test_connector_errors_point_into_the_connector_file(write: Callable[..., Pat
     ("scenario.description=two words", ["scenario", "description"], "two words"),
     ("sink.headers.X-Tenant=acme", ["sink", "headers", "X-Tenant"], "acme"),
     (" runtime.batch_length = 7 ", ["runtime", "batch_length"], 7),
+    # Not one TOML value: taken whole, so the key complains instead of silently getting the 5.
+    ("sink.max_retries=5\nx = 1", ["sink", "max_retries"], "5\nx = 1"),
 ])
 def test_parse_set(item: str, path: list[str], value: Any) -> None:
     assert parse_set(item) == (path, value)
