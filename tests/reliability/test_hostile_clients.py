@@ -253,11 +253,12 @@ async def test_a_stalled_request_body_gets_408_and_is_not_counted(monkeypatch) -
             writer.write(b"POST /ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 100\r\n\r\n{\"a\": 1234")
             await writer.drain()
-            answer = await _drain_answer(reader, 5.0)
+            # Up to the answer's body only: aiohttp then lingers up to 10 s reading what the client still owes.
+            async with asyncio.timeout(5.0):
+                answer = await reader.readuntil(b"stalled")
         finally:
             await _close(writer)
         assert answer.startswith(b"HTTP/1.1 408"), answer
-        assert b"stalled" in answer
         stats = ep.stats()
         assert (stats["requests"], stats["messages"]) == (0, 0)
         await good_client(ep, 3, 0)
