@@ -107,7 +107,7 @@ async def _read_body(request: BaseRequest, cap: int) -> tuple[bytes | None, int]
         return await _read_arrived(content, cap)
     stall = admin.BODY_STALL_TIMEOUT
     loop = asyncio.get_running_loop()
-    async with asyncio.timeout(loop.time() + stall) as deadline:  # one timer, moved on at every chunk
+    async with asyncio.timeout_at(loop.time() + stall) as deadline:  # one timer, moved on at every chunk
         chunk = await content.readany()
         if not chunk or content.is_eof():
             return chunk, len(chunk)

@@ -240,8 +240,9 @@ async def test_slowloris_and_silent_connections_are_closed_by_the_keepalive_time
         await ep.stop()
 
 
-async def test_a_stalled_request_body_gets_408_and_is_not_counted(monkeypatch) -> None:
-    # Headers promise 100 bytes, 10 arrive, then nothing: aiohttp alone would wait for ever.
+@pytest.mark.parametrize("sent", [b"", b'{"a": 1234'], ids=["no-body-at-all", "part-of-the-body"])
+async def test_a_stalled_request_body_gets_408_and_is_not_counted(monkeypatch, sent: bytes) -> None:
+    # Headers promise 100 bytes; none or 10 arrive, then nothing: aiohttp alone would wait for ever.
     from sinkbench.endpoint import admin
 
     monkeypatch.setattr(admin, "BODY_STALL_TIMEOUT", 0.3)
@@ -251,7 +252,7 @@ async def test_a_stalled_request_body_gets_408_and_is_not_counted(monkeypatch) -
         reader, writer = await asyncio.open_connection(ep.host, ep.port)
         try:
             writer.write(b"POST /ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 100\r\n\r\n{\"a\": 1234")
+                         b"Content-Length: 100\r\n\r\n" + sent)
             await writer.drain()
             # Up to the answer's body only: aiohttp then lingers up to 10 s reading what the client still owes.
             async with asyncio.timeout(5.0):
