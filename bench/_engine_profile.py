@@ -35,15 +35,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _util import bare_server  # noqa: E402
-from engine_throughput import TOPIC, EngineLoad, Workload, timed  # noqa: E402
+from _util import bare_server
+from engine_throughput import TOPIC, EngineLoad, Workload, timed
 
-from sinkbench.config.settings import BatchMode, SinkSettings  # noqa: E402
-from sinkbench.engine.encode import Encoder  # noqa: E402
-from sinkbench.engine.sink import HttpSink  # noqa: E402
-from sinkbench.engine.transport import Reply  # noqa: E402
-from sinkbench.model import BatchMetadata, Schema  # noqa: E402
-from sinkbench.tuning import tune_process  # noqa: E402
+from sinkbench.config.settings import BatchMode, SinkSettings
+from sinkbench.engine.encode import Encoder
+from sinkbench.engine.sink import HttpSink
+from sinkbench.engine.transport import Reply
+from sinkbench.model import BatchMetadata, Schema
+from sinkbench.tuning import tune_process
 
 OK = Reply(200, None, b"")
 

@@ -42,10 +42,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
+import orjson
 
-from sinkbench.endpoint.process import EndpointProcess  # noqa: E402
-from sinkbench.endpoint.settings import parse_endpoint_settings  # noqa: E402
+from sinkbench.endpoint.process import EndpointProcess
+from sinkbench.endpoint.settings import parse_endpoint_settings
 
 GOAL = 20_000
 WARMUP = 1.0

@@ -55,15 +55,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
-from _util import bare_server  # noqa: E402
+import orjson
+from _util import bare_server
 
-from sinkbench.config.settings import BatchMode, SinkSettings  # noqa: E402
-from sinkbench.engine.encode import Encoder  # noqa: E402
-from sinkbench.engine.sink import HttpSink  # noqa: E402
-from sinkbench.engine.transport import Transport  # noqa: E402
-from sinkbench.model import BatchMetadata, Message, Schema, TopicMetadata  # noqa: E402
-from sinkbench.tuning import tune_process  # noqa: E402
+from sinkbench.config.settings import BatchMode, SinkSettings
+from sinkbench.engine.encode import Encoder
+from sinkbench.engine.sink import HttpSink
+from sinkbench.engine.transport import Transport
+from sinkbench.model import BatchMetadata, Message, Schema, TopicMetadata
+from sinkbench.tuning import tune_process
 
 MESSAGE_BYTES = 500
 BATCH_LENGTH = 1000          # batch modes: messages per consume() (§8: batch 1000)

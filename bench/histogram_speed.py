@@ -21,7 +21,7 @@ class _Empty:
         pass
 
 
-def _best_of(runs: int, fn) -> float:  # noqa: ANN001
+def _best_of(runs: int, fn) -> float:
     best = float("inf")
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -36,7 +36,7 @@ def main() -> None:
     # Lognormal around 5 ms, like request latencies; a few beyond 1 h and below 1 µs.
     values = [rng.lognormvariate(1.6, 1.2) for _ in range(n)]
 
-    def loop(target) -> None:  # noqa: ANN001
+    def loop(target) -> None:
         record = target.record
         for v in values:
             record(v)

@@ -44,7 +44,7 @@ def main() -> None:
     for schema in ("json", "text", "raw"):
         source = SyntheticSource(args.synthetic, schema=schema, payload_bytes=args.payload_bytes, rate=1000,
                                  headers={"x-bench": "1"}, start_us=START_US)
-        rate = best_rate(args.synthetic, args.rounds, lambda: source)
+        rate = best_rate(args.synthetic, args.rounds, lambda source=source: source)
         print(f"synthetic {schema:5} {args.synthetic:>9} messages: {rate:>10,.0f} msg/s")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,8 +58,9 @@ def main() -> None:
                     writer.write(item.topic, item.message)
             write_rate = args.count / (time.perf_counter() - started)
             size = os.path.getsize(path)
-            read_rate = best_rate(args.count, args.rounds, lambda: read_stream(path))
-            paced_rate = best_rate(args.count, args.rounds, lambda: read_stream(path, speed="realtime"))
+            read_rate = best_rate(args.count, args.rounds, lambda path=path: read_stream(path))
+            paced_rate = best_rate(args.count, args.rounds,
+                                   lambda path=path: read_stream(path, speed="realtime"))
             started = time.perf_counter()
             count, errors = validate_stream(path)
             validate_rate = count / (time.perf_counter() - started)

@@ -55,7 +55,7 @@ async def in_app(count: int, size: tuple[int, int], interval: float | None = Non
     frames = 0
     render = app.dashboard.show
 
-    def counting(frame):  # noqa: ANN001, ANN202
+    def counting(frame):
         nonlocal frames
         frames += 1
         return render(frame)

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(args))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback, exit 3
+    except Exception as exc:
         print(f"error: internal error in sinkbench {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("This is a bug; please report it with the command you ran.", file=sys.stderr)
         return Exit.BENCH_ERROR

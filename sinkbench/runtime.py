@@ -16,17 +16,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import deque
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from sinkbench.clock import Clock
 from sinkbench.engine.accounting import BatchResult, Outcome, partial_result
 from sinkbench.errors import InputError
 from sinkbench.model import BatchMetadata, Message, TopicMetadata
 from sinkbench.sources.base import SourceMessage, SourceTopic
-
 
 # Which messages of the batch being consumed were carried by a request before (a
 # re-poll after a failure, with after_consuming), or None. Per task, not global:

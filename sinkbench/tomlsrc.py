@@ -37,8 +37,15 @@ def _split(dotted: str) -> list[str]:
     return out
 
 
-def _scan_lines(text: str) -> dict[Path_, int]:
+def _scan_lines(text: str) -> tuple[dict[Path_, int], int | None]:
+    """Each key path's first line, and the line of the first key or table defined twice (None if none).
+
+    The duplicate comes from this scan, not from tomlkit's message: tomlkit names a duplicate key without
+    its line, or with the line after it depending on its version.
+    """
     lines: dict[Path_, int] = {}
+    defined: set[Path_] = set()  # keys assigned and tables opened by a header
+    duplicate: int | None = None
     aot_count: dict[tuple[str, ...], int] = {}
     prefix: Path_ = ()
     in_multiline: str | None = None
@@ -71,27 +78,22 @@ def _scan_lines(text: str) -> dict[Path_, int]:
             continue
         if m := _TABLE.match(line):
             prefix = resolve(_split(m.group(1)))
+            if prefix in defined and duplicate is None:
+                duplicate = number
+            defined.add(prefix)
             lines.setdefault(prefix, number)
             continue
         if m := _ASSIGN.match(line):
             path = prefix + tuple(_split(m.group(1)))
+            if path in defined and duplicate is None:
+                duplicate = number
+            defined.add(path)
             lines.setdefault(path, number)
             rest = line[m.end():]
             for quote in ('"""', "'''"):
                 if rest.count(quote) % 2 == 1:
                     in_multiline = quote
-    return lines
-
-
-def _duplicate_line(text: str, message: str) -> int | None:
-    """The line of the second definition of the key a tomlkit message names, if it can be found."""
-    m = re.search(r'Key "([^"]+)" already exists', message)
-    if not m:
-        return None
-    key = m.group(1).split(".")[-1]
-    pattern = re.compile(rf"^\s*(\[\[?\s*)?([^=\]]*\.)?\s*\"?{re.escape(key)}\"?\s*(=|\])")
-    hits = [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
-    return hits[1] if len(hits) > 1 else (hits[0] if hits else None)
+    return lines, duplicate
 
 
 @dataclass
@@ -123,13 +125,14 @@ class TomlSource:
 def parse_toml(text: str, name: str) -> TomlSource:
     try:
         document = tomlkit.parse(text)
-    except ParseError as exc:
-        reason = str(exc).split(" at line ")[0]
-        raise InputError(f"invalid TOML: {reason}", Where(file=name, line=exc.line)) from None
     except TOMLKitError as exc:
-        # e.g. a key defined twice across tables, which tomlkit reports without a position.
-        raise InputError(f"invalid TOML: {exc}", Where(file=name, line=_duplicate_line(text, str(exc)))) from None
-    return TomlSource(name=name, text=text, data=document.unwrap(), document=document, lines=_scan_lines(text))
+        reason = str(exc).split(" at line ")[0]
+        line = exc.line if isinstance(exc, ParseError) else None
+        if "already exists" in reason:
+            # tomlkit's position for a duplicate is absent or a line late (it moved between releases).
+            line = _scan_lines(text)[1] or line
+        raise InputError(f"invalid TOML: {reason}", Where(file=name, line=line)) from None
+    return TomlSource(name=name, text=text, data=document.unwrap(), document=document, lines=_scan_lines(text)[0])
 
 
 def load_toml(path: str | Path) -> TomlSource:
@@ -161,7 +164,7 @@ def parse_value(text: str) -> Any:
     t = text.strip()
     try:
         doc = tomlkit.parse(f"v = {t}")
-    except Exception:  # noqa: BLE001 - not a TOML value: a bare word, taken as a string
+    except Exception:
         return t
     if list(doc.keys()) != ["v"]:
         return t

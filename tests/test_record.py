@@ -18,17 +18,23 @@ from typing import Any
 
 import orjson
 import pytest
+from iggy_fake import FakeServer, every_kind_headers
 from pytest_httpserver import HTTPServer
 
-from iggy_fake import FakeServer, every_kind_headers
 from sinkbench.clock import RealClock
 from sinkbench.commands import record as record_command
-from sinkbench.commands.record import RecordPlan, Recorder, _timestamp, record
+from sinkbench.commands.record import Recorder, RecordPlan, _timestamp, record
 from sinkbench.config import resolve_sink, table_locator
 from sinkbench.engine import HttpSink
 from sinkbench.errors import InputError
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeSettings
-from sinkbench.sources.iggy import IggyConnectionLost, IggySource, IggySourceError, Timeouts, parse_connection
+from sinkbench.sources.iggy import (
+    IggyConnectionLost,
+    IggySource,
+    IggySourceError,
+    Timeouts,
+    parse_connection,
+)
 from sinkbench.sources.recorded import read_header, read_stream, validate_stream
 
 URL = "iggy+tcp://iggy:s3cr3t-pw@127.0.0.1:8090"
@@ -84,8 +90,8 @@ async def test_every_field_is_recorded_and_reads_back(server, tmp_path):
     header = read_header(out)
     assert (header.stream, header.topic, header.schema.value) == ("orders", "events", "json")
     assert header.source == "iggy+tcp://127.0.0.1:8090" and header.recorded_at
-    from sinkbench.sources.iggy import convert_message
     from sinkbench.model import Schema
+    from sinkbench.sources.iggy import convert_message
     want = [convert_message(m, Schema.JSON) for m in server.streams["orders"]["events"][0].messages]
     got = [sm.message for sm in read_stream(out)]
     assert got == want   # id, offset, timestamps, checksum, headers with their kinds, payload
@@ -387,7 +393,8 @@ IGGY_URL = os.environ.get("SINKBENCH_IGGY_URL")
 @pytest.mark.skipif(not IGGY_URL, reason="SINKBENCH_IGGY_URL is not set: it must name an Iggy 0.9.x server, e.g. "
                     "iggy+tcp://iggy:iggy@127.0.0.1:8090 (a user that may create streams); none can run here")
 async def test_live_server_record_then_replay_gives_identical_bodies(tmp_path, httpserver):
-    from apache_iggy import HeaderKey, HeaderValue as SdkValue, IggyClient, Partitioning, SendMessage
+    from apache_iggy import HeaderKey, IggyClient, Partitioning, SendMessage
+    from apache_iggy import HeaderValue as SdkValue
 
     httpserver.expect_request("/ingest").respond_with_data("ok")
     conn = parse_connection(IGGY_URL)

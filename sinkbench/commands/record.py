@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -126,7 +126,7 @@ def _timestamp(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected microseconds since the epoch or an ISO 8601 date-time "
                                          f"such as 2026-11-26T12:00:00Z, got {text!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1_000_000)
 
 
@@ -206,8 +206,13 @@ class Recorder:
 
         from sinkbench.errors import InputError, Where
         from sinkbench.model import Schema
-        from sinkbench.sources.iggy import (IggyConnectionLost, IggySession, PayloadError, convert_message,
-                                            partition_ids)
+        from sinkbench.sources.iggy import (
+            IggyConnectionLost,
+            IggySession,
+            PayloadError,
+            convert_message,
+            partition_ids,
+        )
         from sinkbench.sources.recorded import StreamWriter, read_header
 
         plan, summary = self.plan, self.summary
@@ -255,7 +260,7 @@ class Recorder:
                 strategy[p] = PollingStrategy.First()
         done = {p for p in ids if p in ends and _reached(ends[p], last.get(p))}
 
-        recorded_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        recorded_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         writer = StreamWriter(out, stream=plan.stream, topic=plan.topic, schema=schema, source=str(plan.connection),
                               recorded_at=recorded_at, append=True)
         self.writing = True
@@ -273,9 +278,9 @@ class Recorder:
                         continue
                     want = plan.batch_length if remaining is None else min(plan.batch_length, remaining)
                     batch = await session.retrying(
-                        lambda: client.poll_messages(plan.stream, plan.topic, consumer=consumer,
-                                                     polling_strategy=strategy[p], count=want, auto_commit=False,
-                                                     partition_id=p),
+                        lambda p=p, want=want: client.poll_messages(
+                            plan.stream, plan.topic, consumer=consumer, polling_strategy=strategy[p],
+                            count=want, auto_commit=False, partition_id=p),
                         f"polling {plan.stream}/{plan.topic} partition {p}")
                     if not batch:
                         done.add(p)      # caught up (for --until-end: the end has been reached)
@@ -380,10 +385,9 @@ class _Progress:
 def main(args: argparse.Namespace) -> int:
     import signal
 
+    from sinkbench.config.load import expand_env
     from sinkbench.errors import BenchError, InputError, Where
     from sinkbench.sources.iggy import ConnectionStringError, IggySourceError, parse_connection
-
-    from sinkbench.config.load import expand_env
 
     try:
         # ${VAR} is expanded here, as in a scenario's connection: written in single quotes, the password stays

@@ -3,7 +3,14 @@
 from sinkbench.config.connector import Connector, StreamEntry, connector_from_source, load_connector
 from sinkbench.config.load import ConfigWarning, LoadedSink, resolve_sink, table_locator
 from sinkbench.config.settings import (
-    BatchMode, Jitter, Method, Profile, RetryAfter, SinkSettings, TRANSIENT_STATUSES, open_problems,
+    TRANSIENT_STATUSES,
+    BatchMode,
+    Jitter,
+    Method,
+    Profile,
+    RetryAfter,
+    SinkSettings,
+    open_problems,
 )
 
 __all__ = [

@@ -7,11 +7,20 @@ Also accepts a bare `[plugin_config]` table (a file whose top level holds
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from sinkbench.config.load import LoadedSink, Locate, apply_env_overrides, env_overrides, parse_env_value, resolve_sink, table_locator
+from sinkbench.config.load import (
+    LoadedSink,
+    Locate,
+    apply_env_overrides,
+    env_overrides,
+    parse_env_value,
+    resolve_sink,
+    table_locator,
+)
 from sinkbench.durations import DurationError, parse_duration
 from sinkbench.errors import InputError, InputErrors, Where
 from sinkbench.model import Schema

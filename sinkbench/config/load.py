@@ -11,12 +11,21 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sinkbench.config.settings import (
-    ALL_KEYS, ENHANCED_KEYS, TRANSIENT_STATUSES, BatchMode, Jitter, Method, Profile, RetryAfter,
-    SinkSettings, open_problems,
+    ALL_KEYS,
+    ENHANCED_KEYS,
+    TRANSIENT_STATUSES,
+    BatchMode,
+    Jitter,
+    Method,
+    Profile,
+    RetryAfter,
+    SinkSettings,
+    open_problems,
 )
 from sinkbench.durations import DurationError, parse_duration
 from sinkbench.errors import InputError, InputErrors, Where

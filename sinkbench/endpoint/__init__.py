@@ -34,6 +34,11 @@ if TYPE_CHECKING:
         settings_to_dict,
     )
 
+__all__ = [
+    "AdminClient", "AdminError", "Endpoint", "EndpointProcess", "EndpointSettings", "Fault", "Latency",
+    "RateLimit", "RetryAfter", "load_endpoint_file", "parse_endpoint_settings", "settings_to_dict",
+]
+
 _EXPORTS = {
     "AdminClient": "client", "AdminError": "client",
     "EndpointProcess": "process",

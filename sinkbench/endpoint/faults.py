@@ -17,7 +17,14 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from sinkbench.endpoint.settings import BODY_CAP, EndpointSettings, Fault, Latency, RateLimit, RetryAfter
+from sinkbench.endpoint.settings import (
+    BODY_CAP,
+    EndpointSettings,
+    Fault,
+    Latency,
+    RateLimit,
+    RetryAfter,
+)
 
 # Journal/stats label of the actions that never produce an HTTP answer.
 NO_ANSWER_ACTIONS = frozenset({"reset", "hang", "close", "malformed"})

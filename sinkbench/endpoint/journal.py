@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[redacted]"

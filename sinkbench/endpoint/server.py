@@ -22,7 +22,8 @@ import logging
 import math
 import socket
 import struct
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.web_request import BaseRequest

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.errors import InputError, InputErrors, Where

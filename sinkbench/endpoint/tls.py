@@ -55,7 +55,7 @@ def _san(host: str) -> list[x509.GeneralName]:
 
 def generate(host: str = "127.0.0.1") -> TlsMaterial:
     """Make a CA and a server certificate for `host`, written to a new private directory."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_before, not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=7)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())

@@ -12,13 +12,24 @@ import base64
 import logging
 import random
 from collections import deque
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sinkbench.clock import Clock, RealClock
-from sinkbench.config.settings import MAX_CONSECUTIVE_FAILURES, BatchMode, SinkSettings, open_problems
-from sinkbench.engine.accounting import (Attempt, AttemptObserver, BatchResult, Outcome, SinkStats,
-                                         attach_partial_result)
+from sinkbench.config.settings import (
+    MAX_CONSECUTIVE_FAILURES,
+    BatchMode,
+    SinkSettings,
+    open_problems,
+)
+from sinkbench.engine.accounting import (
+    Attempt,
+    AttemptObserver,
+    BatchResult,
+    Outcome,
+    SinkStats,
+    attach_partial_result,
+)
 from sinkbench.engine.encode import EncodeError, Encoder
 from sinkbench.engine.retry import RetryPolicy, Verdict, parse_retry_after
 from sinkbench.engine.transport import Reply, Transport, TransportError

@@ -65,7 +65,7 @@ class _NoCookies(httpx.Cookies):
 
 def _without_cookies(client: httpx.AsyncClient) -> httpx.AsyncClient:
     # httpx offers no switch for this; its `cookies` setter would copy into a plain jar.
-    client._cookies = _NoCookies()  # noqa: SLF001
+    client._cookies = _NoCookies()
     return client
 
 

@@ -66,7 +66,7 @@ class Histogram:
 
     # -- recording -----------------------------------------------------------
 
-    def record(self, ms: float, _floor=floor, _log=log, _lo=LOWEST_MS, _hi=HIGHEST_MS,  # noqa: ANN001
+    def record(self, ms: float, _floor=floor, _log=log, _lo=LOWEST_MS, _hi=HIGHEST_MS,
                _k=_PER_E, _off=_OFFSET) -> None:
         """Record one value in milliseconds.
 

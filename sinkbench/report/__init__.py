@@ -5,7 +5,13 @@ console's end-of-run summary and live progress line.
 Plain functions over `sinkbench.run.result.RunResult`; no Textual, no rich.
 """
 
-from sinkbench.report.console import ProgressLine, expectation_line, overview_text, progress_text, summary_text
+from sinkbench.report.console import (
+    ProgressLine,
+    expectation_line,
+    overview_text,
+    progress_text,
+    summary_text,
+)
 from sinkbench.report.jsonreport import json_bytes, json_report, write_json
 from sinkbench.report.junit import junit_xml, write_junit
 from sinkbench.report.markdown import markdown_summary, write_markdown

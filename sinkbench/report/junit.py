@@ -29,7 +29,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sinkbench.report import _text as fmt
 from sinkbench.report._files import atomic_write
@@ -135,5 +135,5 @@ def _timestamp(started_at: str) -> str:
     except (TypeError, ValueError):
         return _x(started_at)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sinkbench.clock import Clock, RealClock
 from sinkbench.config.settings import SinkSettings
@@ -26,6 +27,7 @@ from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeCounts
 from sinkbench.scenario.model import Scenario
 from sinkbench.sources.base import SourceMessage
+
 
 def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
     spec = scenario.source
@@ -255,7 +257,7 @@ class BenchRun:
 
     async def run(self, progress: Callable[[Snapshot], None] | None = None, progress_interval: float = 0.25) -> RunResult:
         sc = self.scenario
-        started_at = self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started_at = self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
         endpoint_url = None
         if sc.mock:
             try:

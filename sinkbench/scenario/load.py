@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sinkbench.config.connector import Connector, load_connector
 from sinkbench.config.load import apply_env_overrides, env_overrides, resolve_sink

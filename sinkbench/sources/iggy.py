@@ -274,7 +274,7 @@ def parse_connection(text: Any, *, check_with_sdk: bool = True) -> IggyConnectio
     if check_with_sdk:
         try:
             sdk_client(connection)
-        except Exception as exc:  # noqa: BLE001 - the SDK says RuntimeError/ValueError; any refusal is the user's
+        except Exception as exc:
             raise ConnectionStringError(f"the Iggy SDK refuses {shown!r}: {connection.scrub(str(exc))} "
                                         f"(expected \"{EXAMPLE}[?tls=true&tls_domain=...&tls_ca_file=...]\")"
                                         ) from None
@@ -375,7 +375,7 @@ class IggySession:
                 return await awaitable
         except TimeoutError:
             raise self._error("timeout", f"{limit:g}s", doing, field_) from None
-        except Exception as exc:  # noqa: BLE001 - the SDK raises RuntimeError/ValueError/OverflowError with a text
+        except Exception as exc:
             detail = str(exc) or type(exc).__name__
             raise self._error(classify(detail), detail, doing, field_) from None
 
@@ -383,7 +383,7 @@ class IggySession:
         """Connect and log in (the connection string's credentials)."""
         try:
             client = self._factory(self.connection)
-        except Exception as exc:  # noqa: BLE001 - an unusable string; parse_connection normally caught it
+        except Exception as exc:
             raise IggySourceError(f"the Iggy SDK refuses the connection string {self.connection}: "
                                   f"{self.connection.scrub(str(exc))}", "other", self._where("connection")) from None
         await self.call(client.connect(), "connecting and logging in", timeout=self.timeouts.connect)
@@ -657,7 +657,8 @@ class IggySource:
             if offset > state.stored.get(partition, -1):
                 member = state.member
                 assert member is not None
-                await session.retrying(lambda: member.store_offset(offset, partition),
+                await session.retrying(lambda member=member, offset=offset, partition=partition:
+                                       member.store_offset(offset, partition),
                                        f"storing offset {offset} of {self.stream}/{state.source_topic.topic} "
                                        f"partition {partition}")
                 state.stored[partition] = offset
@@ -689,9 +690,9 @@ class IggySource:
                     # Never poll more than is wanted: with auto_commit a polled message is committed.
                     want = self.batch_length if remaining is None else min(self.batch_length, remaining)
                     batch = await session.retrying(
-                        lambda: client.poll_messages(self.stream, name, consumer=group,
-                                                     polling_strategy=PollingStrategy.Next(), count=want,
-                                                     auto_commit=not self.after_consuming),
+                        lambda name=name, want=want: client.poll_messages(
+                            self.stream, name, consumer=group, polling_strategy=PollingStrategy.Next(),
+                            count=want, auto_commit=not self.after_consuming),
                         f"polling {self.stream}/{name}")
                     self.polled += len(batch)
                     for received in batch:
@@ -752,5 +753,5 @@ class IggySource:
                                            timeout=limit)
                         state.stored[partition] = offset
                         self.commits += 1
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - stopping anyway; the next run re-reads
+        except (Exception, asyncio.CancelledError) as exc:
             log.warning("iggy: could not store the last offsets (the next run reads those messages again): %s", exc)

@@ -34,7 +34,14 @@ import orjson
 from sinkbench.errors import InputError, Where
 from sinkbench.model import Message, Schema
 from sinkbench.sources.base import SourceMessage, SourceTopic
-from sinkbench.sources.lines import LineDecoder, LineError, StreamHeader, encode_header, encode_line, parse_header
+from sinkbench.sources.lines import (
+    LineDecoder,
+    LineError,
+    StreamHeader,
+    encode_header,
+    encode_line,
+    parse_header,
+)
 
 Speed = Literal["max", "realtime"] | float
 

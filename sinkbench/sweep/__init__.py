@@ -18,7 +18,15 @@ Nothing here imports Textual.
 """
 
 from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, METRICS, Objective, parse_objective
-from sinkbench.sweep.plan import MAX_WITHOUT_YES, Combination, SweepPlan, Vary, parse_vary, plan_sweep, validate_plan
+from sinkbench.sweep.plan import (
+    MAX_WITHOUT_YES,
+    Combination,
+    SweepPlan,
+    Vary,
+    parse_vary,
+    plan_sweep,
+    validate_plan,
+)
 from sinkbench.sweep.runner import Outcome, Row, SweepResult, SweepRunner, run_sweep
 
 __all__ = [

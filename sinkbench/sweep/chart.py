@@ -297,7 +297,7 @@ def chart_svg(chart: TradeOff) -> str:
     ly = SVG_HEIGHT - 26
     out.append('<g class="legend">')
     lx = _LEFT
-    for name, (colour, text) in CATEGORIES.items():
+    for colour, text in CATEGORIES.values():
         out.append(f'<circle cx="{lx}" cy="{ly - 4}" r="5" fill="{colour}"/>'
                    f'<text x="{lx + 9}" y="{ly}">{xml_escape(text)}</text>')
         lx += 20 + int(len(text) * 6.4)

@@ -16,7 +16,14 @@ from pathlib import Path
 from sinkbench.errors import InputError, Where
 from sinkbench.sweep.chart import chart_text, trade_off
 from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, Objective, parse_objective
-from sinkbench.sweep.plan import VARY, Combination, SweepPlan, plan_sweep, split_top_level, validate_plan
+from sinkbench.sweep.plan import (
+    VARY,
+    Combination,
+    SweepPlan,
+    plan_sweep,
+    split_top_level,
+    validate_plan,
+)
 from sinkbench.sweep.report import best_line, table_lines
 from sinkbench.sweep.runner import Outcome, SweepResult, SweepRunner
 

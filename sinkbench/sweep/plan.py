@@ -18,9 +18,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sinkbench.config.settings import ALL_KEYS
 from sinkbench.errors import InputError, InputErrors, Where
@@ -101,7 +102,7 @@ def show_value(value: Any) -> str:
     import tomlkit
     try:
         return tomlkit.item(value).as_string()
-    except Exception:  # noqa: BLE001 - a value TOML cannot write is shown as Python shows it
+    except Exception:
         return repr(value)
 
 

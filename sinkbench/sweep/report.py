@@ -104,7 +104,7 @@ def table_lines(sweep: SweepResult, *, color: bool = False) -> list[str]:
         return "  ".join(cell.rjust(w) if c.right else cell.ljust(w) for cell, w, c in zip(cells, widths, cols)).rstrip()
 
     out = [paint("bold", line([c.header for c in cols]))]
-    for row, cells in zip(sweep.rows, body):
+    for cells in body:
         text = line(cells)
         verdict = cells[-1]
         if color and verdict and text.endswith(verdict):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -223,7 +224,7 @@ class SinkbenchApp(App[None]):
                             self.action_toggle_theme)
 
 
-def _runner(screen: Screen, action: str):  # noqa: ANN202
+def _runner(screen: Screen, action: str):
     async def run() -> None:
         await screen.run_action(action)
     return run

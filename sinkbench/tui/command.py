@@ -31,7 +31,7 @@ def main(scenario: str | None = None) -> int:
         app.session.alerts.append(("warning", str(warning)))
     try:
         app.run()
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a reason, no traceback
+    except Exception as exc:
         print(f"error: internal error in the interactive session: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 3
     code = app.return_code if app.return_code is not None else app.exit_code

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.endpoint.settings import EndpointSettings, Fault, parse_endpoint_settings
@@ -129,7 +130,7 @@ def parse_rate_limit(text: str) -> float | None:
     return value or None
 
 
-def check(parse, text: str) -> str | None:  # noqa: ANN001 - one of the parsers above
+def check(parse, text: str) -> str | None:
     """The parser's complaint about `text`, or None when it is fine (for inline validation)."""
     try:
         parse(text)

@@ -14,8 +14,9 @@ No Textual here.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sinkbench.config.connector import RUNTIME_BATCH_LENGTH, RUNTIME_POLL_INTERVAL
 from sinkbench.config.load import U32_MAX, LoadedSink, resolve_sink, shown_int

@@ -15,10 +15,11 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sinkbench.clock import Clock
 from sinkbench.config.settings import ENHANCED_KEYS
@@ -307,7 +308,7 @@ class Session:
             self._decided = decided
             if self._endpoint_doc is None:
                 self._endpoint_doc = await bench.admin.get_settings()
-        except Exception:  # noqa: BLE001 - starting or stopping (its client closed): the next tick tries again
+        except Exception:
             pass
 
     def _ledger(self) -> tuple[int | None, int | None]:

@@ -7,10 +7,18 @@ import random
 import statistics
 from typing import Any
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from sinkbench.endpoint.faults import Policy, TokenBucket, sample_latency
-from sinkbench.endpoint.settings import BODY_CAP, Latency, RateLimit, RetryAfter, parse_endpoint_settings
+from sinkbench.endpoint.settings import (
+    BODY_CAP,
+    Latency,
+    RateLimit,
+    RetryAfter,
+    parse_endpoint_settings,
+)
 
 
 def policy(doc: dict[str, Any], now: float = 0.0) -> Policy:

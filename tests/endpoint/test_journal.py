@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sinkbench.endpoint.journal import REDACTED, Journal, format_headers, is_secret_header, keepable_headers, \
-    redact_path
+from sinkbench.endpoint.journal import (
+    REDACTED,
+    Journal,
+    format_headers,
+    is_secret_header,
+    keepable_headers,
+    redact_path,
+)
 
 
 @pytest.mark.parametrize("name", ["Authorization", "proxy-authorization", "Cookie", "Set-Cookie", "X-Api-Key",

@@ -9,8 +9,23 @@ import orjson
 import pytest
 
 from sinkbench.config.settings import BatchMode, SinkSettings
-from sinkbench.engine.encode import EncodeError, Encoder, convert_payload, format_rust_float, header_to_json, raw_bytes
-from sinkbench.model import BatchMetadata, HeaderKind, HeaderValue, Message, Schema, TopicMetadata, format_id
+from sinkbench.engine.encode import (
+    EncodeError,
+    Encoder,
+    convert_payload,
+    format_rust_float,
+    header_to_json,
+    raw_bytes,
+)
+from sinkbench.model import (
+    BatchMetadata,
+    HeaderKind,
+    HeaderValue,
+    Message,
+    Schema,
+    TopicMetadata,
+    format_id,
+)
 
 TOPIC = TopicMetadata("test_stream", "test_topic")
 META = BatchMetadata(partition_id=0, current_offset=0, schema=Schema.JSON)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 import pytest
 
 from sinkbench.config.settings import Jitter, Profile, RetryAfter, SinkSettings
-from sinkbench.engine.retry import RetryPolicy, Verdict, backoff_cap, classify_status, jittered, parse_retry_after
+from sinkbench.engine.retry import (
+    RetryPolicy,
+    Verdict,
+    backoff_cap,
+    classify_status,
+    jittered,
+    parse_retry_after,
+)
 
 SUCCESS = frozenset({200, 201, 202, 204})
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
@@ -64,7 +71,7 @@ def test_same_seed_same_delays():
 def test_retry_after_seconds_and_http_date():
     now = 1_700_000_000.0
     assert parse_retry_after("5", now) == 5.0
-    date = format_datetime(datetime.fromtimestamp(now + 7, tz=timezone.utc), usegmt=True)
+    date = format_datetime(datetime.fromtimestamp(now + 7, tz=UTC), usegmt=True)
     assert parse_retry_after(date, now) == pytest.approx(7.0)
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None

@@ -41,6 +41,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from run.conftest import check_accounting
 
 from sinkbench.engine.accounting import BatchResult, Outcome, partial_result
 from sinkbench.engine.sink import HttpSink
@@ -51,8 +52,6 @@ from sinkbench.run.result import RunStatus
 from sinkbench.scenario.load import scenario_from_text
 from sinkbench.sources.base import SourceTopic
 from sinkbench.sources.recorded import StreamWriter, read_stream
-
-from run.conftest import check_accounting
 
 # The scenario's timeout, in seconds. The long one lets most runs of a few hundred messages through the faults
 # below finish on a busy 2-core machine; the short one stops most runs part-way through a batch — a request

@@ -16,14 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
+from run.conftest import synthetic
 from werkzeug import Request, Response
 
 from sinkbench.cli import main
 from sinkbench.scenario.load import RUNTIME_KEYS
 from sinkbench.sweep import runner as sweep_runner
 from sinkbench.sweep.plan import SINK_VARIABLE
-
-from run.conftest import synthetic
 
 FEW = settings(max_examples=25, deadline=3000,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

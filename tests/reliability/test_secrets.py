@@ -6,22 +6,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
+from run.conftest import run_cli, synthetic
 from werkzeug import Request, Response
 
 from sinkbench.cli import main
 from sinkbench.endpoint.client import AdminClient
 from sinkbench.endpoint.server import Endpoint
 from sinkbench.endpoint.settings import parse_endpoint_settings
-
-from run.conftest import run_cli, synthetic
 
 TOKEN = "tok-R3liab-91c2e"            # ${SB_TOKEN} in Authorization
 API_KEY = "key-R3liab-0a7f"           # X-Api-Key, literal

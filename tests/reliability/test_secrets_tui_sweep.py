@@ -21,8 +21,10 @@ from types import MappingProxyType
 import pytest
 from pytest_httpserver import HTTPServer
 from textual.widgets import Input
+from tui.conftest import live_scenario, until
 from werkzeug import Request, Response
 
+from reliability.test_secrets import quiet_werkzeug  # noqa: F401 - a fixture: the test server's own request log
 from sinkbench.cli import main
 from sinkbench.config.connector import load_connector
 from sinkbench.tui.app import make_app
@@ -30,9 +32,6 @@ from sinkbench.tui.screens.help import HelpScreen
 from sinkbench.tui.screens.save import SaveScreen
 from sinkbench.tui.screens.settings import SettingsScreen
 from sinkbench.tui.session import open_scenario
-
-from reliability.test_secrets import quiet_werkzeug  # noqa: F401 - a fixture: the test server's own request log
-from tui.conftest import live_scenario, until
 
 AUTH = "tok-Sw33p-4c1d"          # Authorization = "Bearer AUTH", literal
 API_KEY = "key-Sw33p-8e2a"       # X-Api-Key, literal
@@ -188,11 +187,11 @@ def test_write_best_shows_no_secret_and_keeps_them_all_in_the_file(tmp_path: Pat
 
 # -- the interactive session -------------------------------------------------------------------
 
-def _screen_text(app) -> str:  # noqa: ANN001
+def _screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def _frame_text(app) -> str:  # noqa: ANN001
+async def _frame_text(app) -> str:
     """What the panes are given to draw, whole: a pane clips its lines, so a leak could sit past its edge."""
     f = await app.session.frame()
     parts = [f.scenario, f.state, f.detail, f.sink, *f.live_faults, *(text for _, text in f.endpoint),
@@ -200,7 +199,7 @@ async def _frame_text(app) -> str:  # noqa: ANN001
     return "\n".join(parts)
 
 
-async def _settle(app, pilot) -> None:  # noqa: ANN001
+async def _settle(app, pilot) -> None:
     await pilot.pause()
     controls = [w for w in app.workers if w.group != "bench"]
     if controls:
@@ -208,11 +207,11 @@ async def _settle(app, pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
-def _recording(app) -> list[str]:  # noqa: ANN001
+def _recording(app) -> list[str]:
     seen: list[str] = []
     show = app.notify
 
-    def notify(message: str, **kw) -> None:  # noqa: ANN003
+    def notify(message: str, **kw) -> None:
         seen.append(f"{kw.get('title', '')}: {message}")
         show(message, **kw)
 
@@ -230,7 +229,7 @@ async def test_the_session_shows_and_exports_no_secret_and_saves_them_all_back(t
     notes = _recording(app)
     shown: dict[str, str] = {}
 
-    async def look(name: str, pilot, *, frame: bool = False) -> None:  # noqa: ANN001
+    async def look(name: str, pilot, *, frame: bool = False) -> None:
         await pilot.pause()
         shown[name] = _screen_text(app) + ("\n" + await _frame_text(app) if frame else "")
 

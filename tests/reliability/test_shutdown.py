@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from iggy_fake import FakeServer
-from sinkbench.commands.record import RecordPlan, Recorder
-from sinkbench.sources.iggy import Timeouts, parse_connection
-from sinkbench.sources.recorded import read_stream, validate_stream
-
 from run.conftest import ROOT, check_accounting, endpoint_pids, is_alive, parent_pid, synthetic
 from run.test_interrupt import _accepted, _wait_for
+
+from sinkbench.commands.record import Recorder, RecordPlan
+from sinkbench.sources.iggy import Timeouts, parse_connection
+from sinkbench.sources.recorded import read_stream, validate_stream
 
 
 def _children(pid: int) -> set[int]:

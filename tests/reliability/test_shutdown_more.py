@@ -29,11 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from sinkbench.sources.recorded import read_stream, validate_stream
-
 from run.conftest import ROOT, check_accounting, endpoint_pids, is_alive, parent_pid, synthetic
 from run.test_interrupt import _accepted, _wait_for
+
+from sinkbench.sources.recorded import read_stream, validate_stream
 
 TOKEN = "SINKBENCH_SHUTDOWN_TEST"   # the environment variable that marks a test's process tree
 DEADLINE = 20.0                      # liveness, not performance: a busy 2-core machine stays well inside it

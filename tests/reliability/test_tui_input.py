@@ -28,16 +28,23 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from textual import events
 from textual.widgets import Button, Input, Static
+from tui.conftest import CONFIG, in_process, live_scenario, until
 
 from sinkbench.config.connector import load_connector
 from sinkbench.tui.app import make_app
-from sinkbench.tui.form import DURATION_KEYS, FIELDS, LIST_KEYS, initial_values, parse_value, validate, value_text
+from sinkbench.tui.form import (
+    DURATION_KEYS,
+    FIELDS,
+    LIST_KEYS,
+    initial_values,
+    parse_value,
+    validate,
+    value_text,
+)
 from sinkbench.tui.screens.dashboard import DashboardScreen
 from sinkbench.tui.screens.save import SaveScreen
 from sinkbench.tui.screens.settings import SettingsScreen
 from sinkbench.tui.session import ControlError, Session, open_scenario
-
-from tui.conftest import CONFIG, in_process, live_scenario, until
 
 FEW = settings(max_examples=150, deadline=None, derandomize=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -173,12 +180,12 @@ def test_a_bad_value_is_never_applied_nor_saved_and_a_good_one_saves_and_loads_b
 
 # -- the real app ------------------------------------------------------------------------------
 
-async def _running(app) -> None:  # noqa: ANN001
+async def _running(app) -> None:
     s = app.session
     await until(lambda: s.bench is not None and s.bench.snapshot() is not None and s.bench.snapshot().delivered > 0)
 
 
-async def _settle(app, pilot) -> None:  # noqa: ANN001
+async def _settle(app, pilot) -> None:
     await pilot.pause()
     controls = [w for w in app.workers if w.group != "bench"]
     if controls:
@@ -186,22 +193,22 @@ async def _settle(app, pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
-def _screen_text(app) -> str:  # noqa: ANN001
+def _screen_text(app) -> str:
     """What the terminal shows now: every layer, the modal and the toasts over the dashboard."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def _alive(app) -> None:  # noqa: ANN001
+def _alive(app) -> None:
     assert app._exception is None and app.is_running
     assert "Traceback" not in _screen_text(app)
 
 
-def _recording(app) -> list[str]:  # noqa: ANN001
+def _recording(app) -> list[str]:
     """Notifications, kept for the assertions and still shown (so rendering them is tested too)."""
     seen: list[str] = []
     show = app.notify
 
-    def notify(message: str, **kw) -> None:  # noqa: ANN003
+    def notify(message: str, **kw) -> None:
         seen.append(str(message))
         show(message, **kw)
 
@@ -209,7 +216,7 @@ def _recording(app) -> list[str]:  # noqa: ANN001
     return seen
 
 
-def _marks(bench) -> list[str]:  # noqa: ANN001
+def _marks(bench) -> list[str]:
     return [m for row in bench.metrics.timeline.rows() for m in row.get("marks", [])]
 
 
@@ -296,7 +303,7 @@ async def test_bad_values_typed_or_pasted_show_under_their_field_and_never_reach
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "live.toml"]
 
 
-async def _tune(app, pilot, max_retries: str) -> None:  # noqa: ANN001
+async def _tune(app, pilot, max_retries: str) -> None:
     await pilot.press("s")
     await pilot.pause()
     app.screen.query_one("#field-max_retries", Input).value = max_retries
@@ -316,7 +323,7 @@ async def test_save_against_a_broken_connector_file_names_it_and_leaves_it_as_it
     def files() -> list[str]:
         return sorted(p.name for p in tmp_path.iterdir())
 
-    async def refused_at_w(pilot, content: bytes | None) -> str:  # noqa: ANN001
+    async def refused_at_w(pilot, content: bytes | None) -> str:
         """`w` with the file replaced by `content` (None: deleted): a notification, no preview, no write."""
         if content is None:
             config.unlink()
@@ -335,7 +342,7 @@ async def test_save_against_a_broken_connector_file_names_it_and_leaves_it_as_it
         assert files() == [f for f in ["config.toml", "live.toml"] if f != "config.toml" or content is not None]
         return notes[-1]
 
-    async def refused_at_y(pilot, change) -> str:  # noqa: ANN001
+    async def refused_at_y(pilot, change) -> str:
         """The preview shown, then the file changed by `change()`, then `y`: refused, the file as changed."""
         config.write_bytes(original)
         await pilot.press("w")

@@ -3,8 +3,15 @@ from dataclasses import replace
 
 from sinkbench.report import expectation_line, overview_text, summary_text
 
-from .results import (failing_run, interrupted_run, no_expectations_run, passing_run, real_url_run,
-                      sink_not_opened_run, timeout_run)
+from .results import (
+    failing_run,
+    interrupted_run,
+    no_expectations_run,
+    passing_run,
+    real_url_run,
+    sink_not_opened_run,
+    timeout_run,
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

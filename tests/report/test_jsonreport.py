@@ -5,8 +5,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sinkbench.report import json_report, write_json
-from sinkbench.report import _files
+from sinkbench.report import _files, json_report, write_json
 
 from .results import ALL_RUNS, failing_run, passing_run, real_url_run
 

@@ -7,8 +7,16 @@ import pytest
 from sinkbench.report import junit_xml, write_junit
 from sinkbench.run.result import ExpectationResult
 
-from .results import (ALL_RUNS, failing_run, interrupted_run, no_expectations_run, passing_run,
-                      real_url_run, sink_not_opened_run, timeout_run)
+from .results import (
+    ALL_RUNS,
+    failing_run,
+    interrupted_run,
+    no_expectations_run,
+    passing_run,
+    real_url_run,
+    sink_not_opened_run,
+    timeout_run,
+)
 
 
 def parse(results):

@@ -6,7 +6,14 @@ import pytest
 from sinkbench.report import markdown_summary, write_markdown
 from sinkbench.report.markdown import code, escape, fence
 
-from .results import ALL_RUNS, failing_run, no_expectations_run, passing_run, real_url_run, timeout_run
+from .results import (
+    ALL_RUNS,
+    failing_run,
+    no_expectations_run,
+    passing_run,
+    real_url_run,
+    timeout_run,
+)
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 

@@ -3,8 +3,17 @@
 import io
 from dataclasses import replace
 
-from sinkbench.report import (ProgressLine, json_bytes, junit_xml, markdown_summary, overview_text,
-                              summary_text, write_json, write_junit, write_markdown)
+from sinkbench.report import (
+    ProgressLine,
+    json_bytes,
+    junit_xml,
+    markdown_summary,
+    overview_text,
+    summary_text,
+    write_json,
+    write_junit,
+    write_markdown,
+)
 
 from .results import SECRET_TOKEN, failing_run, real_url_run, sink_not_opened_run
 

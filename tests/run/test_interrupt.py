@@ -9,10 +9,18 @@ import sys
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .conftest import ROOT, check_accounting, endpoint_pids, is_alive, listening_ports, parent_pid, synthetic
+from .conftest import (
+    ROOT,
+    check_accounting,
+    endpoint_pids,
+    is_alive,
+    listening_ports,
+    parent_pid,
+    synthetic,
+)
 
 
 def _wait_for(predicate: Callable[[], object], timeout: float) -> object:

@@ -7,8 +7,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer

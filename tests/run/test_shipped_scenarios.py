@@ -14,8 +14,18 @@ import pytest
 
 from sinkbench.scenario.load import load_scenario
 
-from .conftest import (EXPECTATION_KEYS, LATENCY_KEYS, REPORT_KEYS, ROOT, SCENARIOS, TIMELINE_KEYS, TOTAL_KEYS,
-                       CliResult, check_accounting, run_cli)
+from .conftest import (
+    EXPECTATION_KEYS,
+    LATENCY_KEYS,
+    REPORT_KEYS,
+    ROOT,
+    SCENARIOS,
+    TIMELINE_KEYS,
+    TOTAL_KEYS,
+    CliResult,
+    check_accounting,
+    run_cli,
+)
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 

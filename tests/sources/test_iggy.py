@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apache_iggy import HeaderKey, HeaderValue as SdkHeaderValue, UserHeaders
-
+from apache_iggy import HeaderKey, UserHeaders
+from apache_iggy import HeaderValue as SdkHeaderValue
 from iggy_fake import BASE_TS, FakeServer, every_kind_headers
+
 from sinkbench.cli import main
 from sinkbench.clock import RealClock
 from sinkbench.config.settings import SinkSettings

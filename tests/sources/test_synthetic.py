@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import tracemalloc
 from collections import defaultdict
@@ -131,9 +132,7 @@ def test_lazy_and_cheap_for_a_huge_count():
     source = make(10**15, rate=1000)
     tracemalloc.start()
     try:
-        last = None
-        for last in itertools.islice(source, 3000):
-            pass
+        last = collections.deque(itertools.islice(source, 3000), maxlen=1)[0]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

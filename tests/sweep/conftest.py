@@ -6,9 +6,10 @@ import argparse
 import contextlib
 import io
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
 

@@ -49,7 +49,7 @@ class FakeBench:
             try:
                 await asyncio.wait_for(self._stop.wait(), cls.delay)
                 status = RunStatus.INTERRUPTED
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status = RunStatus.COMPLETED
         finally:
             cls.active -= 1

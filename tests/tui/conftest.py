@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -48,7 +48,7 @@ def live_scenario(tmp_path: Path, sink: str = 'url = "mock"\nbatch_mode = "ndjso
     return path
 
 
-def in_process(scenario) -> BenchRun:  # noqa: ANN001
+def in_process(scenario) -> BenchRun:
     return BenchRun(scenario, endpoint_in_process=True)
 
 

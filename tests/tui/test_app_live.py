@@ -24,7 +24,7 @@ from .conftest import in_process, live_scenario, until
 SIZE = (100, 30)
 
 
-async def running(app) -> BenchRun:  # noqa: ANN001
+async def running(app) -> BenchRun:
     """Waits until the bench delivers and the session has read the endpoint once."""
     s = app.session
     await until(lambda: s.bench is not None and s.bench.snapshot() is not None and s.bench.snapshot().delivered > 0)
@@ -32,7 +32,7 @@ async def running(app) -> BenchRun:  # noqa: ANN001
     return s.bench
 
 
-async def settle(app, pilot) -> None:  # noqa: ANN001
+async def settle(app, pilot) -> None:
     """Lets the controls started by the keys finish (not the bench: it runs on)."""
     await pilot.pause()
     controls = [w for w in app.workers if w.group != "bench"]
@@ -318,7 +318,7 @@ async def test_open_another_scenario_and_a_bad_one(tmp_path):
 
 async def test_a_bench_that_cannot_start_is_a_notification_and_exit_code_3(opened_live, tmp_path):
     class PortTaken(BenchRun):
-        async def run(self, *a, **kw):  # noqa: ANN002, ANN003
+        async def run(self, *a, **kw):
             raise BenchError("the mock endpoint could not start: [Errno 98] address already in use")
 
     app = make_app(opened_live(), bench_factory=lambda sc: PortTaken(sc), env={}, cwd=tmp_path)

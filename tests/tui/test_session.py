@@ -13,11 +13,25 @@ from sinkbench.endpoint.settings import parse_endpoint_settings, settings_to_dic
 from sinkbench.errors import InputError, InputErrors, Where
 from sinkbench.run.metrics import Snapshot
 from sinkbench.tui import command
-from sinkbench.tui.faults import (LiveFaults, ValueProblem, describe_endpoint, endpoint_document, parse_error_rate,
-                                  parse_latency, parse_rate_limit, parse_retry_after)
+from sinkbench.tui.faults import (
+    LiveFaults,
+    ValueProblem,
+    describe_endpoint,
+    endpoint_document,
+    parse_error_rate,
+    parse_latency,
+    parse_rate_limit,
+    parse_retry_after,
+)
 from sinkbench.tui.form import initial_values, validate
 from sinkbench.tui.frames import FrameBuilder
-from sinkbench.tui.session import ControlError, Session, default_scenario, open_scenario, packaged_quickstart
+from sinkbench.tui.session import (
+    ControlError,
+    Session,
+    default_scenario,
+    open_scenario,
+    packaged_quickstart,
+)
 
 from .conftest import CONFIG, ROOT, live_scenario
 

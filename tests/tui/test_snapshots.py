@@ -15,6 +15,7 @@ from textual.widgets import Input
 from sinkbench.tui.app import make_app
 from sinkbench.tui.form import initial_values, validate
 from sinkbench.tui.session import Session, default_scenario
+
 from .replay import frames
 
 SMALL = (80, 24)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sweep.conftest import (  # tests/sweep's hand-built results (tests/ is on sys.path)
+    fake_result,
+    fake_sweep,
+)
 from textual.widgets import Input, Static
 
 from sinkbench.sweep.interactive import check_in_session, split_items
@@ -12,8 +16,6 @@ from sinkbench.tui.screens.dashboard import DashboardScreen
 from sinkbench.tui.screens.prompt import ValuePrompt
 from sinkbench.tui.screens.sweep import SweepScreen
 from sinkbench.tui.session import open_scenario
-
-from sweep.conftest import fake_result, fake_sweep   # tests/sweep's hand-built results (tests/ is on sys.path)
 
 from .conftest import in_process, until
 
@@ -49,7 +51,7 @@ def _app(tmp_path: Path):
                     sweep_in_process=True)
 
 
-async def _ask(app, pilot, spec: str) -> None:  # noqa: ANN001
+async def _ask(app, pilot, spec: str) -> None:
     await pilot.press("v")
     await pilot.pause()
     assert isinstance(app.screen, ValuePrompt)
@@ -113,7 +115,7 @@ async def test_an_invalid_spec_shows_the_error_and_runs_nothing(tmp_path):
         assert not [w for w in app.workers if w.group == "sweep"]
 
 
-async def _type(app, pilot, spec: str) -> None:  # noqa: ANN001
+async def _type(app, pilot, spec: str) -> None:
     app.screen.query_one("#value", Input).value = spec
     await pilot.pause()
 
@@ -132,7 +134,7 @@ def test_snapshot_of_a_finished_sweep(snap_compare, tmp_path):
         fake_result(drain=1.2, requests=120),
     ])
 
-    async def open_it(pilot) -> None:  # noqa: ANN001
+    async def open_it(pilot) -> None:
         await pilot.app.push_screen(SweepScreen(sweep.plan, result=sweep))
         await pilot.pause()
 

@@ -103,7 +103,7 @@ class DashboardScreen(Screen[None]):
 
     # -- the endpoint --------------------------------------------------------------
     @property
-    def session(self):  # noqa: ANN201 - the app's Session
+    def session(self):
         return self.app.session  # type: ignore[attr-defined]
 
     def action_take_down(self) -> None:
@@ -141,7 +141,7 @@ class DashboardScreen(Screen[None]):
         self._ask("rate_limit", faults.parse_rate_limit, "endpoint: set a rate limit",
                   "Requests per second, 429 over it (empty lifts it)", f"{live:g}" if live else "20")
 
-    def _ask(self, kind: str, parse, title: str, label: str, value: str) -> None:  # noqa: ANN001
+    def _ask(self, kind: str, parse, title: str, label: str, value: str) -> None:
         from sinkbench.tui.screens.prompt import ValuePrompt
 
         def done(text: str | None) -> None:
@@ -157,7 +157,7 @@ class DashboardScreen(Screen[None]):
         s = self.session
         initial = initial_values(s.table, s.sink_settings, s.runtime)
 
-        def done(validation) -> None:  # noqa: ANN001
+        def done(validation) -> None:
             if validation is not None:
                 self.app.control(s.apply(validation))  # type: ignore[attr-defined]
 

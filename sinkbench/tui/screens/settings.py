@@ -6,7 +6,8 @@ dashboard, which applies them to the running bench between batches.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult

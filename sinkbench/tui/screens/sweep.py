@@ -85,7 +85,7 @@ class SweepScreen(Screen[None]):
             self.query_one("#sweep-status", Static).update("stopping the sweep…")
             try:
                 await asyncio.wait_for(asyncio.shield(worker.wait()), 15)
-            except Exception:  # noqa: BLE001 - how it ended is reported by the app's worker handler
+            except Exception:
                 pass
         if self._held:
             self.app.session.release()  # type: ignore[attr-defined]
