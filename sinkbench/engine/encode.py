@@ -4,11 +4,18 @@ Payload conversion, the metadata envelope, header forwarding and the four
 batch modes. orjson does the serialising: it writes compact JSON, turns NaN
 and ±Infinity into null as the connector does, and refuses integers outside
 64 bits — which makes such a message "unencodable", the skip path of §3.4/§3.5.
+
+Every object's keys are written sorted, at every depth: the connector turns
+each value into a serde_json `Value`, whose maps are ordered by key, so the
+real connector sends `{"iggy_id":…,"iggy_offset":…,"iggy_partition_id":…}`
+whatever order the payload or the envelope was built in (checked against the
+real connector by tests/real_iggy).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import struct
 from decimal import Decimal
 from typing import Any
@@ -17,6 +24,10 @@ import orjson
 
 from sinkbench.config.settings import BatchMode, SinkSettings
 from sinkbench.model import BatchMetadata, HeaderKind, HeaderValue, Message, Schema, TopicMetadata
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 class EncodeError(Exception):
@@ -99,7 +110,7 @@ class Encoder:
         try:
             if self.mode is BatchMode.RAW:
                 return raw_bytes(msg.payload, meta.schema)
-            return orjson.dumps(self.value(msg, topic, meta))
+            return _dumps(self.value(msg, topic, meta))
         except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
             raise EncodeError(f"message at offset {msg.offset} cannot be serialised: {exc}") from exc
 
@@ -120,14 +131,14 @@ class Encoder:
         skipped: list[tuple[int, str]] = []
         for i, msg in enumerate(messages):
             try:
-                out.append(orjson.dumps(self.value(msg, topic, meta)))
+                out.append(_dumps(self.value(msg, topic, meta)))
                 kept.append(i)
             except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
                 skipped.append((i, f"message at offset {msg.offset} cannot be serialised: {exc}"))
         return out, kept, skipped
 
     def _encode_all(self, messages: list[Message], topic: TopicMetadata, meta: BatchMetadata) -> list[bytes]:
-        dumps = orjson.dumps
+        dumps = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
         schema = meta.schema
         if not self.include_metadata:
             if schema is Schema.JSON or schema is Schema.TEXT:
@@ -156,7 +167,7 @@ class Encoder:
 def raw_bytes(payload: Any, schema: Schema) -> bytes:
     """Raw mode: the payload's own bytes; JSON re-serialised compactly, text as UTF-8."""
     if schema is Schema.JSON:
-        return orjson.dumps(payload)
+        return _dumps(payload)
     if isinstance(payload, str):
         return payload.encode("utf-8")
     return bytes(payload)

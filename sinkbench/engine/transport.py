@@ -19,6 +19,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from sinkbench.config.settings import POOL_IDLE_TIMEOUT_S, SinkSettings
+from sinkbench.config.tls import ssl_context  # the loader checks the same files with it
 
 EXCERPT_BYTES = 500
 
@@ -38,19 +39,6 @@ class TransportError(Exception):
         self.kind = kind
 
 
-def ssl_context(settings: SinkSettings) -> ssl.SSLContext:
-    """The system's trust store plus the enhanced profile's CA and client certificate."""
-    ctx = ssl.create_default_context()
-    if settings.enhanced and settings.tls_ca_file:
-        ctx.load_verify_locations(settings.tls_ca_file)
-    if settings.enhanced and settings.tls_client_cert:
-        ctx.load_cert_chain(settings.tls_client_cert, settings.tls_client_key)
-    if settings.tls_danger_accept_invalid_certs:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 class _NoCookies(httpx.Cookies):
     """reqwest keeps no cookies unless its cookie store is enabled, which the Iggy sink does
     not do; httpx would keep and send them. Not reading them also saves about a fifth of
@@ -63,9 +51,17 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
+# reqwest, as the Iggy sink builds it, sends `Accept: */*` besides the sink's own headers and
+# nothing else (seen by a server in tests/real_iggy); httpx would add these by default.
+_NOT_REQWEST = ("user-agent", "accept-encoding", "connection")
+
+
 def _without_cookies(client: httpx.AsyncClient) -> httpx.AsyncClient:
     # httpx offers no switch for this; its `cookies` setter would copy into a plain jar.
     client._cookies = _NoCookies()
+    # The `headers` setter would merge with httpx's defaults, so they are taken out one by one.
+    for name in _NOT_REQWEST:
+        client.headers.pop(name, None)
     return client
 
 
@@ -83,7 +79,7 @@ def build_client(settings: SinkSettings, backend: str = "aiohttp") -> httpx.Asyn
     def session() -> aiohttp.ClientSession:
         # aiohttp keeps every idle connection (no idle cap) until keepalive_timeout.
         connector = aiohttp.TCPConnector(limit=0, ssl=ctx, keepalive_timeout=POOL_IDLE_TIMEOUT_S)
-        return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",),
+        return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent", "Accept-Encoding"),
                                      cookie_jar=aiohttp.DummyCookieJar())
 
     transport = AiohttpTransport(client=session)

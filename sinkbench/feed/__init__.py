@@ -1,0 +1,1 @@
+"""Feeding a real sink under test: producing into Iggy, appending to a file, writing to its stdin."""
