@@ -1,26 +1,71 @@
-"""The admin API under `/__sinkbench/` (DESIGN.md §4), served by the endpoint itself.
+"""The admin API under `/__sinkbench/` (docs/endpoint.md), served by the endpoint itself.
+
+| call | effect |
+|---|---|
+| `GET /__sinkbench/health` | `{"status": "ok"}` |
+| `GET /__sinkbench/stats` | requests, answers by status, fault hits, accepted messages |
+| `GET /__sinkbench/requests?limit=N` | the last N requests, oldest first |
+| `GET /__sinkbench/endpoint` | the settings in force, as an `[endpoint]` document |
+| `PUT /__sinkbench/endpoint` | **replace** the settings: a key left out takes its default |
+| `PATCH /__sinkbench/endpoint` | **merge** into the settings in force (JSON merge patch, RFC 7396) |
+| `POST /__sinkbench/reset` | back to the configured settings; journal, counters and ledger cleared |
+| `POST /__sinkbench/ledger` | which of the given messages the ledger holds |
+
+Replace or merge: `PUT {"status": 503}` leaves *only* that: the configured
+faults, latency and rate limit are gone (their defaults apply) until the next
+PUT, PATCH or reset. `PATCH {"status": 503}` changes the status and keeps the
+rest. A merge patch is a JSON object; each of its keys replaces the key of that
+name, `null` removes it (its default applies), an object merges into the
+object it names, and anything else — a list too: `faults` is replaced whole —
+replaces it. `tls` is fixed while the endpoint runs (a document without it
+keeps it). Either way the result is validated whole before anything changes:
+a wrong document gets 400 with the reasons, naming the keys, and changes
+nothing; the answer to a good one is the settings now in force (as GET shows
+them). Changes take effect for the next request; request numbers and time
+windows keep counting from the start or the last reset.
+
+`POST /__sinkbench/reset` restores the settings the endpoint was started
+with (the scenario's `[endpoint]`, or `sinkbench mock --config`), so after
+any number of PUTs and PATCHes it is the endpoint of the scenario again.
+
+`POST /__sinkbench/ledger` asks about messages without fetching the ledger:
+
+    {"addresses": [{"stream": "s", "topic": "t", "partition": 0, "offsets": [[0, 1000], [1200, 1300]]}],
+     "identities": [123456789, ...]}
+
+answers `{"held": N, "accepted": [n, ...], "address_duplicates": D}`: `held`
+counts the messages at those Iggy addresses (offset runs are half-open,
+`[first, end)`) that the endpoint accepted at least once, `accepted` says
+for each identity (the ledger's number for a message without metadata, as
+`sinkbench.endpoint.ledger` computes it) how often it was accepted, and
+`address_duplicates` is how many acceptances of addressed messages repeated
+one already accepted. Runs keep the question small however many messages it
+covers; a bigger question is split into several calls (the body limit is the
+same 1 MiB).
 
 Admin calls are not requests of the run: they are not numbered, journaled or
-counted. `PUT /__sinkbench/endpoint` validates the whole document first and
-changes nothing when it is wrong (400 with the reason, naming the key). The
-client side of this API is `sinkbench.endpoint.client`.
+counted. The client side of this API is `sinkbench.endpoint.client`.
 
 Whatever a client sends, a wrong call gets a 4xx with a short JSON error, also
 when its body stops arriving (after BODY_STALL_TIMEOUT). A settings document
 is parsed off the event loop (a megabyte of bad fault rules takes seconds to
 explain, and the data path must keep answering meanwhile), and applied only
 once its answer is ready, so one that cannot be shown back is refused whole.
+A ledger question is answered on the loop, from the ledger as it is at that
+moment: it is a lookup per identity or run, a few milliseconds for a full one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
+from sinkbench.endpoint.ledger import U32_MAX, U64_MAX
 from sinkbench.endpoint.settings import parse_endpoint_settings, settings_to_dict
 from sinkbench.errors import InputError, InputErrors
 
@@ -117,19 +162,44 @@ def _unframed(message: str, status: int) -> web.Response:
     return resp
 
 
-def _prepare(raw: bytes, tls: bool) -> tuple[EndpointSettings, bytes] | str:
-    """The settings in `raw` and the answer showing them back; or why the document is refused.
-
-    Runs in a worker thread: it touches nothing of the endpoint.
-    """
+def _object(raw: bytes, what: str, big_ints: bool = False) -> dict[str, Any] | str:
+    """The JSON object in `raw`, or why it is refused. `big_ints`: integers past 64 bits kept exact."""
     try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        # orjson reads an integer past 64 bits as a float; a ledger identity may be one (an address).
+        doc = json.loads(raw) if big_ints else orjson.loads(raw)
+    except (ValueError, RecursionError) as exc:
         return f"body is not valid JSON: {exc}"
     if not isinstance(doc, dict):
-        return "expected a JSON object with the keys of [endpoint]"
+        return f"expected a JSON object with {what}"
     if _depth_over(doc, MAX_DEPTH):
-        return f"settings document nested deeper than {MAX_DEPTH} levels"
+        return f"document nested deeper than {MAX_DEPTH} levels"
+    return doc
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: `patch` applied to `target` (neither is changed; the result shares no mutable part with `patch`)."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def _prepare(raw: bytes, tls: bool, current: dict[str, Any] | None = None) -> tuple[EndpointSettings, bytes] | str:
+    """The settings in `raw` and the answer showing them back; or why the document is refused.
+
+    `current` (the settings in force, as a document) makes `raw` a merge patch onto them; without it
+    `raw` replaces them. Runs in a worker thread: it touches nothing of the endpoint.
+    """
+    doc = _object(raw, "the keys of [endpoint]")
+    if isinstance(doc, str):
+        return doc.replace("document nested", "settings document nested")
+    if current is not None:
+        doc = merge_patch(current, doc)
     # `tls` is fixed at start; a document that leaves it out keeps the running value.
     if "tls" not in doc:
         doc["tls"] = tls
@@ -147,11 +217,13 @@ def _prepare(raw: bytes, tls: bool) -> tuple[EndpointSettings, bytes] | str:
     return settings, answer
 
 
-async def _put_settings(endpoint: Endpoint, request: BaseRequest) -> web.Response:
+async def _change_settings(endpoint: Endpoint, request: BaseRequest, merge: bool) -> web.Response:
+    """PUT (replace) or PATCH (merge) the settings."""
     raw = await _read_document(request)
     if isinstance(raw, web.Response):
         return raw
-    prepared = await asyncio.to_thread(_prepare, raw, endpoint.settings.tls)
+    current = settings_to_dict(endpoint.settings) if merge else None
+    prepared = await asyncio.to_thread(_prepare, raw, endpoint.settings.tls, current)
     if isinstance(prepared, str):
         return _error(prepared)
     settings, answer = prepared
@@ -197,12 +269,63 @@ async def handle(endpoint: Endpoint, request: BaseRequest) -> web.Response:
     if name == "endpoint":
         if method == "GET":
             return _json(settings_to_dict(endpoint.settings))
-        if method == "PUT":
-            return await _put_settings(endpoint, request)
-        return _method_not_allowed("GET, PUT")
+        if method in ("PUT", "PATCH"):
+            return await _change_settings(endpoint, request, merge=method == "PATCH")
+        return _method_not_allowed("GET, PUT, PATCH")
+    if name == "ledger":
+        if method != "POST":
+            return _method_not_allowed("POST")
+        raw = await _read_document(request)
+        if isinstance(raw, web.Response):
+            return raw
+        doc = _object(raw, 'the keys "addresses" and "identities"', big_ints=True)
+        answer = ledger_answer(endpoint, doc) if not isinstance(doc, str) else doc
+        return _error(answer) if isinstance(answer, str) else _json(answer)
     if name == "reset":
         if method != "POST":
             return _method_not_allowed("POST")
         endpoint.reset()
         return _json({"status": "ok"})
-    return _error(f"no admin call {_clip(repr(request.path), 200)} (health, stats, requests, endpoint, reset)", 404)
+    return _error(f"no admin call {_clip(repr(request.path), 200)} (health, stats, requests, endpoint, reset, ledger)",
+                  404)
+
+
+def _whole(value: Any, lo: int, hi: int) -> bool:
+    return type(value) is int and lo <= value <= hi
+
+
+def ledger_answer(endpoint: Endpoint, doc: dict[str, Any]) -> dict[str, Any] | str:
+    """The answer to a ledger question (see the module's docstring), or what is wrong with it, naming the key."""
+    unknown = sorted(set(doc) - {"addresses", "identities"})
+    if unknown:
+        return f"unknown key {_clip(repr(unknown[0]), 100)} (addresses, identities)"
+    addresses, identities = doc.get("addresses", []), doc.get("identities", [])
+    if not isinstance(addresses, list):
+        return "addresses: expected a list"
+    if not isinstance(identities, list):
+        return "identities: expected a list"
+    ledger, recognizer = endpoint.ledger, endpoint.recognizer
+    held = 0
+    for i, entry in enumerate(addresses):
+        where = f"addresses[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"stream", "topic", "partition", "offsets"}:
+            return f'{where}: expected an object with the keys "stream", "topic", "partition", "offsets"'
+        stream, topic, partition, offsets = entry["stream"], entry["topic"], entry["partition"], entry["offsets"]
+        if not isinstance(stream, str) or not isinstance(topic, str):
+            return f"{where}: stream and topic must be strings"
+        if not _whole(partition, 0, U32_MAX):
+            return f"{where}.partition: expected a whole number from 0 to {U32_MAX}"
+        if not isinstance(offsets, list):
+            return f"{where}.offsets: expected a list of [first, end] runs"
+        base = recognizer.address(stream, topic, partition, 0)
+        for j, run in enumerate(offsets):
+            if not (isinstance(run, list) and len(run) == 2 and _whole(run[0], 0, U64_MAX + 1)
+                    and _whole(run[1], run[0] if type(run[0]) is int else 0, U64_MAX + 1)):
+                return f"{where}.offsets[{j}]: expected [first, end] with 0 <= first <= end <= 2^64"
+            held += ledger.held(base + run[0], base + run[1])
+    accepted = []
+    for i, identity in enumerate(identities):
+        if type(identity) is not int or identity < 0:
+            return f"identities[{i}]: expected a whole number >= 0"
+        accepted.append(ledger.accepted(identity))
+    return {"held": held, "accepted": accepted, "address_duplicates": ledger.address_duplicates}

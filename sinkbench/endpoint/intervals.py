@@ -57,3 +57,20 @@ class IntervalSet:
         ends[lo:hi] = [new_end]
         self._size += (b - a) - present
         return present
+
+    def count(self, a: int, b: int) -> int:
+        """How many integers of `[a, b)` the set holds."""
+        if a >= b:
+            return 0
+        starts, ends = self._starts, self._ends
+        i = bisect_right(starts, a) - 1
+        if i < 0:
+            i = 0
+        held = 0
+        n = len(starts)
+        while i < n and starts[i] < b:
+            overlap = min(ends[i], b) - max(starts[i], a)
+            if overlap > 0:
+                held += overlap
+            i += 1
+        return held

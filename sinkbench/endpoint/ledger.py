@@ -1,7 +1,7 @@
-"""Which messages arrived, and how often: the endpoint's ledger (DESIGN.md §4).
+"""Which messages arrived, and how often: the endpoint's ledger (docs/endpoint.md).
 
 The endpoint knows nothing of the engine, so it recognises messages from the
-body alone, by Content-Type (§3.1):
+body alone, by Content-Type:
 
 - `application/x-ndjson`: one JSON value per non-empty line;
 - `application/json`: an array is one message per element, anything else is
@@ -9,20 +9,26 @@ body alone, by Content-Type (§3.1):
 - anything else (`application/octet-stream` from `raw` mode): the whole body
   is one message.
 
+An empty body is one message — an empty payload, which `raw` mode sends for an
+empty text or bytes payload — when the request names a Content-Type (other
+than NDJSON, where it has no line); without one (a health check) it holds none.
+
 A JSON value that is an envelope (`metadata.iggy_id`) is the same message
 wherever and however often it is sent, whatever else it carries, so the same
 message sent again in another batch mode is still the same message. It is
 known by its address in Iggy, (stream, topic, `iggy_partition_id`,
 `iggy_offset`): within one bench run that names the same message as
 (stream, topic, `iggy_id`) does — ids are unique per message and offsets per
-partition (§1), and every source of the bench gives each message of a
+partition, and every source of the bench gives each message of a
 partition its own offset — but addresses come in runs, which is what keeps the
 ledger small. An envelope without a usable offset or partition falls back to
 (stream, topic, `iggy_id`). Any other message is known by a hash of its bytes
 as received (an ndjson line, an `individual` or `raw` body) or, for a
 `json_array` element, of its compact re-serialisation. So two distinct
-messages with equal bare payloads look like one message sent twice — the bench
-cannot tell them apart without metadata.
+messages with equal bare payloads look like one message sent twice: the
+endpoint alone cannot tell them apart, so it counts how often it accepted each
+such identity, and the bench, which knows how many messages of each identity
+it sent, works out lost and duplicated ones from those counts (a multiset).
 
 Known ambiguity: an `individual` request whose bare payload is itself a JSON
 array (a sink with `include_metadata = false` sending a list) is read like a
@@ -32,8 +38,9 @@ Memory: addresses are kept as runs of offsets (`intervals.py`), so a soak that
 delivers every partition in order holds a handful of runs however long it
 lasts; the ledger grows with the gaps — messages lost, or not accepted yet —
 not with the messages accepted. Messages known by a hash (no metadata) are
-60-bit ints in a set: about 65 MB for 1,000,000 distinct ones. Bodies are
-never kept, and nothing is kept per duplicate.
+60-bit ints in a set: about 65 MB for 1,000,000 distinct ones; an identity
+accepted more than once adds an entry to a dict of repeat counts (repeated
+bare payloads: heartbeats). Bodies are never kept.
 """
 
 from __future__ import annotations
@@ -49,14 +56,17 @@ from sinkbench.endpoint.intervals import IntervalSet
 _HASH_SHIFT = 4  # 64 → 60 bits: a two-digit int, 8 bytes smaller than a three-digit one
 _MASK = (1 << 60) - 1
 _ADDRESSED = 1 << 64   # identities from here up are addresses: (partition key << 64) | offset
-_U32_MAX = (1 << 32) - 1
-_U64_MAX = (1 << 64) - 1
+U32_MAX = (1 << 32) - 1
+U64_MAX = (1 << 64) - 1
 _MAX_SALTS = 4096  # distinct (stream, topic) pairs remembered; more is a hostile client
 
 
 def digest(data: bytes) -> int:
     """The 60-bit identity of some bytes."""
     return int.from_bytes(blake2b(data, digest_size=8).digest(), "little") >> _HASH_SHIFT
+
+
+_EMPTY = digest(b"")
 
 
 def _loads(data: bytes) -> Any:
@@ -101,15 +111,19 @@ class Recognizer:
         self._salts: dict[tuple[str, str, int], int] = {}
 
     def identities(self, content_type: str | None, body: bytes) -> list[int]:
-        """The identities of the messages in one request body; an empty body holds none."""
-        if not body:
-            return []
+        """The identities of the messages in one request body (see the module's docstring for an empty one)."""
         media = media_type(content_type)
+        if not body:
+            return [] if not media or media == "application/x-ndjson" else [_EMPTY]
         if media == "application/x-ndjson":
             return self._ndjson(body)
         if media == "application/json" or media.endswith("+json"):
             return self._json(body)
         return [digest(body)]
+
+    def address(self, stream: str, topic: str, partition: int, offset: int) -> int:
+        """The identity of the envelope at this Iggy address (`offset` + 1 is the next message's)."""
+        return (self._salt(stream, topic, partition) + 1) << 64 | offset
 
     def _salt(self, stream: str, topic: str, partition: int) -> int:
         key = (stream, topic, partition)
@@ -134,9 +148,8 @@ class Recognizer:
         if type(iggy_id) is not str or type(stream) is not str or type(topic) is not str:
             return digest(_compact([stream, topic, iggy_id]))  # not what Iggy sends; still recognisable
         offset, partition = meta.get("iggy_offset"), meta.get("iggy_partition_id")
-        if (type(offset) is int and type(partition) is int and 0 <= offset <= _U64_MAX
-                and 0 <= partition <= _U32_MAX):
-            return (self._salt(stream, topic, partition) + 1) << 64 | offset
+        if usable_address(partition, offset):
+            return self.address(stream, topic, partition, offset)  # type: ignore[arg-type]
         try:
             number = int(iggy_id, 16)
         except ValueError:
@@ -192,15 +205,25 @@ def identities(content_type: str | None, body: bytes) -> list[int]:
     return Recognizer().identities(content_type, body)
 
 
-class Ledger:
-    """How many messages were accepted, and how many distinct ones."""
+def usable_address(partition: object, offset: object) -> bool:
+    """Whether an envelope with this partition and offset is known by its address."""
+    return (type(offset) is int and type(partition) is int and 0 <= offset <= U64_MAX  # type: ignore[operator]
+            and 0 <= partition <= U32_MAX)  # type: ignore[operator]
 
-    __slots__ = ("messages", "_hashed", "_addressed")
+
+class Ledger:
+    """How many messages were accepted, how many distinct ones, and how often each identity."""
+
+    __slots__ = ("messages", "_hashed", "_repeats", "_addressed", "_addressed_messages")
 
     def __init__(self) -> None:
         self.messages = 0
         self._hashed: set[int] = set()
+        # Acceptances of a hashed identity beyond its first: empty unless equal bare payloads
+        # (or the same one again) arrive, so distinct payloads cost a set slot and nothing more.
+        self._repeats: dict[int, int] = {}
         self._addressed = IntervalSet()
+        self._addressed_messages = 0
 
     def add(self, ids: list[int]) -> None:
         n = len(ids)
@@ -210,12 +233,26 @@ class Ledger:
         first, last = ids[0], ids[-1]
         if first >= _ADDRESSED and last - first == n - 1 and ids == list(range(first, last + 1)):
             self._addressed.add_range(first, last + 1)  # one partition's next offsets, in order: one run
+            self._addressed_messages += n
             return
         addressed = sorted(h for h in ids if h >= _ADDRESSED)
         if addressed:
             self._add_addresses(addressed)
+            self._addressed_messages += len(addressed)
         if len(addressed) < n:
-            self._hashed.update(h for h in ids if h < _ADDRESSED)
+            self._add_hashed([h for h in ids if h < _ADDRESSED] if addressed else ids)
+
+    def _add_hashed(self, hashed: list[int]) -> None:
+        fresh = set(hashed)
+        if len(fresh) == len(hashed) and fresh.isdisjoint(self._hashed):
+            self._hashed |= fresh  # the usual case: all new, all distinct, at set speed
+            return
+        seen, repeats = self._hashed, self._repeats
+        for h in hashed:
+            if h in seen:
+                repeats[h] = repeats.get(h, 0) + 1
+            else:
+                seen.add(h)
 
     def _add_addresses(self, ordered: list[int]) -> None:
         """Add sorted addresses, one run of consecutive ones at a time (a repeat within the list is a duplicate)."""
@@ -232,6 +269,16 @@ class Ledger:
         """Whether the message with this identity was accepted at least once."""
         return identity in (self._addressed if identity >= _ADDRESSED else self._hashed)
 
+    def accepted(self, identity: int) -> int:
+        """How often the message with this identity was accepted (an address: 0 or 1, repeats are not kept)."""
+        if identity >= _ADDRESSED:
+            return 1 if identity in self._addressed else 0
+        return 1 + self._repeats.get(identity, 0) if identity in self._hashed else 0
+
+    def held(self, first: int, end: int) -> int:
+        """How many of the addressed identities `[first, end)` were accepted (one partition's offsets)."""
+        return self._addressed.count(first, end)
+
     @property
     def unique(self) -> int:
         return len(self._hashed) + len(self._addressed)
@@ -239,6 +286,11 @@ class Ledger:
     @property
     def duplicates(self) -> int:
         return self.messages - self.unique
+
+    @property
+    def address_duplicates(self) -> int:
+        """Duplicates among messages known by their address: exact, unlike those of bare payloads."""
+        return self._addressed_messages - len(self._addressed)
 
     @property
     def runs(self) -> int:

@@ -172,6 +172,7 @@ class Endpoint:
                  host: str = "127.0.0.1", port: int = 0, journal_size: int = 1000,
                  keepalive_timeout: float = KEEPALIVE_TIMEOUT, secret_values: Iterable[str] = ()) -> None:
         self._settings = settings or EndpointSettings()
+        self._configured = self._settings   # what `reset()` goes back to
         self._keepalive_timeout = keepalive_timeout
         self._clock: Clock = clock or RealClock()
         self.host = host
@@ -281,16 +282,30 @@ class Endpoint:
         return self._settings
 
     def apply(self, settings: EndpointSettings) -> None:
-        """Replace the settings; the next request sees them. `tls` cannot change while running."""
+        """Replace the settings; the next request sees them. `tls` cannot change while running.
+
+        Before `start()` they become the configured settings, which `reset()` restores; once it runs they
+        last until the next change or reset.
+        """
         if settings.tls != self._settings.tls and self._listener is not None:
             raise InputError(f"tls cannot change while the endpoint runs (it is {str(self._settings.tls).lower()})",
                              Where(key="tls"))
         self._policy = Policy(settings, self._clock.now(), previous=self._policy)
         self._body_cap = max(BODY_CAP, settings.max_body_bytes)
         self._settings = settings
+        if self._listener is None:
+            self._configured = settings
+
+    @property
+    def configured(self) -> EndpointSettings:
+        """The settings the endpoint started with, which `reset()` restores."""
+        return self._configured
 
     def reset(self) -> None:
-        """Clear journal, counters and ledger; restart request numbers, the clock and the seed."""
+        """Back to the start: the configured settings again (undoing every PUT and PATCH), journal, counters
+        and ledger cleared, request numbers, the clock and the seed restarted."""
+        self._settings = self._configured
+        self._body_cap = max(BODY_CAP, self._configured.max_body_bytes)
         self._journal.clear()
         self._ledger = Ledger()
         self._counters = _Counters()
@@ -320,6 +335,10 @@ class Endpoint:
     @property
     def ledger(self) -> Ledger:
         return self._ledger
+
+    @property
+    def recognizer(self) -> Recognizer:
+        return self._recognizer
 
     # --- the request path ----------------------------------------------------
 
@@ -354,7 +373,7 @@ class Endpoint:
         content_type = request.headers.get("Content-Type")
         messages: int | None = None
         if body is not None:
-            ids = self._recognizer.identities(content_type, body) if body else []
+            ids = self._recognizer.identities(content_type, body)
             messages = len(ids)
             # Counted now, before any wait: a request the endpoint processed
             # counts even if its answer reaches the client too late (§4).

@@ -33,3 +33,15 @@ def test_big_integers() -> None:
     runs.add_range(base, base + 1000)
     runs.add_range(base + 1000, base + 2000)
     assert (len(runs), runs.runs, base + 1999 in runs, base + 2000 in runs) == (2000, 1, True, False)
+
+
+@settings(max_examples=200, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 30)), max_size=40),
+       st.integers(-10, 250), st.integers(0, 120))
+def test_count_is_the_size_of_the_intersection(ranges: list[tuple[int, int]], a: int, n: int) -> None:
+    runs, plain = IntervalSet(), set[int]()
+    for start, size in ranges:
+        runs.add_range(start, start + size)
+        plain |= set(range(start, start + size))
+    assert runs.count(a, a + n) == len(plain & set(range(a, a + n)))
+    assert runs.count(a + n, a) == 0

@@ -74,8 +74,12 @@ def test_raw_bodies_are_one_message_each() -> None:
     assert identities("text/plain", b"[1,2]") == [digest(b"[1,2]")]
 
 
-def test_empty_bodies_hold_no_message() -> None:
-    for ct in ("application/json", "application/x-ndjson", "application/octet-stream", None):
+def test_an_empty_body_is_an_empty_payload_when_it_names_a_content_type() -> None:
+    # raw mode sends an empty text or bytes payload as an empty body: one message (issue 12, item 13).
+    for ct in ("application/octet-stream", "text/plain", "application/json"):
+        assert identities(ct, b"") == [digest(b"")]
+    # A health check names none; an NDJSON body holds one message per line, and has none.
+    for ct in (None, "", "application/x-ndjson"):
         assert identities(ct, b"") == []
     assert identities("application/x-ndjson", b"\n\n") == []
     assert identities("application/json", b"[]") == []
@@ -128,6 +132,28 @@ def test_ledger_counts_bare_payload_duplicates() -> None:
     ledger.add([y])
     assert (ledger.messages, ledger.unique, ledger.duplicates) == (4, 2, 2)
     assert x in ledger and digest(b"z") not in ledger
+
+
+def test_ledger_counts_how_often_each_bare_payload_was_accepted() -> None:
+    ledger = Ledger()
+    beat, other = digest(b'{"beat":1}'), digest(b"other")
+    ledger.add([beat, beat, other])
+    ledger.add([beat])
+    ledger.add([digest(b"a"), digest(b"b")])   # distinct and new: the set's fast path
+    assert (ledger.accepted(beat), ledger.accepted(other), ledger.accepted(digest(b"never"))) == (3, 1, 0)
+    assert (ledger.messages, ledger.unique, ledger.duplicates, ledger.address_duplicates) == (6, 4, 2, 0)
+
+
+def test_ledger_answers_for_runs_of_addresses() -> None:
+    r, ledger = Recognizer(), Ledger()
+    ledger.add([r.address("s", "t", 0, o) for o in range(10)])
+    ledger.add([r.address("s", "t", 0, o) for o in (3, 4, 20)])    # two repeats and a straggler
+    ledger.add([r.address("s", "t", 1, o) for o in range(5)])
+    base = r.address("s", "t", 0, 0)
+    assert [ledger.held(base + a, base + b) for a, b in ((0, 10), (5, 25), (10, 20), (0, 0))] == [10, 6, 0, 0]
+    other = r.address("s", "t", 1, 0)
+    assert ledger.held(other, other + 100) == 5
+    assert (ledger.address_duplicates, ledger.accepted(base + 3), ledger.accepted(base + 11)) == (2, 1, 0)
 
 
 def test_an_envelope_is_known_by_its_address() -> None:
