@@ -29,6 +29,14 @@ COMMANDS: dict[str, str] = {
     "validate": "sinkbench.commands.validate",
     "mock": "sinkbench.endpoint.command",
 }
+# command name → its pages in the reference, named at the end of its --help
+REFERENCE: dict[str, str] = {
+    "run": "docs/cli.md (this command), docs/scenario.md (scenario files, --set), docs/reports.md (reports)",
+    "sweep": "docs/cli.md (this command), docs/scenario.md (the keys --vary takes), docs/reports.md (sweep reports)",
+    "record": "docs/streams.md (this command and the stream format), docs/cli.md (exit codes)",
+    "validate": "docs/cli.md (this command), docs/scenario.md, docs/sink.md, docs/streams.md (what is checked)",
+    "mock": "docs/endpoint.md (settings, faults, the admin API, this command)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,13 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command, sinkbench opens the interactive session on SCENARIO (default: the bundled "
         "quickstart against the embedded endpoint, with ./config.toml's [plugin_config] when present). "
         "Exit codes: 0 all expectations held; 1 an expectation failed; 2 invalid input; "
-        "3 the bench itself could not run.",
+        "3 the bench itself could not run. Reference: docs/index.md; every command: docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"sinkbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION, epilog=f"reference: {REFERENCE[name]}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(p)
         p.set_defaults(_module=module)

@@ -1,4 +1,4 @@
-"""The message model: what the Iggy connectors runtime hands a sink (DESIGN.md §1)."""
+"""The message model: what the Iggy connectors runtime hands a sink (docs/streams.md, docs/sink.md)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class Batch:
 
 
 def default_message_id(stream: str, topic: str, partition: int, offset: int) -> int:
-    """The id a recorded line without one gets: first 16 bytes of SHA-256, big-endian (§5)."""
+    """The id a recorded line without one gets: first 16 bytes of SHA-256, big-endian (docs/streams.md)."""
     digest = hashlib.sha256(f"{stream}/{topic}/{partition}/{offset}".encode()).digest()
     return int.from_bytes(digest[:16], "big")
 

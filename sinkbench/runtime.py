@@ -1,4 +1,4 @@
-"""The part of the Iggy connectors runtime that shapes delivery (DESIGN.md §3.9).
+"""The part of the Iggy connectors runtime that shapes delivery (docs/scenario.md, [runtime]).
 
 One consumer per topic polls up to `batch_length` messages of one partition
 every `poll_interval` (a batch also closes at the end of available data) and

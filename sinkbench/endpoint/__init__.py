@@ -1,4 +1,4 @@
-"""The embedded mock endpoint (DESIGN.md §4): an HTTP server that breaks on purpose.
+"""The embedded mock endpoint (docs/endpoint.md): an HTTP server that breaks on purpose.
 
     settings    the [endpoint] table: parse, validate, back to a document
     faults      the decision for one request (compiled settings, seeded draws, rate limit)

@@ -1,4 +1,4 @@
-"""What the endpoint does with one request: the decision of DESIGN.md §4.
+"""What the endpoint does with one request: the decision docs/endpoint.md describes.
 
 `Policy` is compiled once from the settings (each time they change) so the
 per-request path is a short loop over tuples with no parsing and, for the

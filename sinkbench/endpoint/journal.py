@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[redacted]"
 
-# Header names whose values are secrets whatever their spelling (§7), and name
+# Header names whose values are secrets whatever their spelling (docs/sink.md), and name
 # fragments that mark one (X-Auth-Token, X-Client-Secret, Api-Key, ...).
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 # Over-redacting a harmless header (Idempotency-Key) costs nothing; leaking a key does.

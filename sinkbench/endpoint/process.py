@@ -1,4 +1,4 @@
-"""The endpoint in its own OS process, so it never competes with the sink for a core (§8).
+"""The endpoint in its own OS process, so it never competes with the sink for a core (bench/endpoint_throughput.py).
 
 The child is `python -m sinkbench.endpoint` (see `__main__`). It is given the
 settings on stdin and stops when stdin closes; since only this object holds

@@ -1,4 +1,4 @@
-"""The embedded mock endpoint: an aiohttp server that breaks on purpose (DESIGN.md §4).
+"""The embedded mock endpoint: an aiohttp server that breaks on purpose (docs/endpoint.md).
 
 aiohttp's low-level server is used rather than an `Application`: there is no
 routing to do (every path outside `/__sinkbench/` gets the same treatment),
@@ -6,7 +6,7 @@ and the handler needs the transport itself for the actions below HTTP (RST,
 close, garbage).
 
 The request path is kept short because the endpoint must never be the
-bottleneck (§8): one body read, one compiled decision (`faults.Policy`), one
+bottleneck (bench/endpoint_throughput.py): one body read, one compiled decision (`faults.Policy`), one
 ledger update, one journal append, one answer. Every action that gives no
 answer hands aiohttp a response whose `prepare` reports a dropped connection,
 which aiohttp treats as the client having gone away: nothing is written and
@@ -376,7 +376,7 @@ class Endpoint:
             ids = self._recognizer.identities(content_type, body)
             messages = len(ids)
             # Counted now, before any wait: a request the endpoint processed
-            # counts even if its answer reaches the client too late (§4).
+            # counts even if its answer reaches the client too late (docs/endpoint.md).
             if decision.accepted:
                 self._ledger.add(ids)
 

@@ -1,4 +1,4 @@
-"""The endpoint's settings: the `[endpoint]` table of DESIGN.md §4.
+"""The endpoint's settings: the `[endpoint]` table (docs/endpoint.md).
 
 One parser serves the scenario file, a TOML file given to `sinkbench mock
 --config` and the JSON documents of the admin API, so every source rejects the

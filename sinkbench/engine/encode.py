@@ -1,9 +1,9 @@
-"""Request bodies exactly as the Iggy HTTP sink builds them (DESIGN.md §3.1).
+"""Request bodies exactly as the Iggy HTTP sink builds them (docs/sink.md).
 
 Payload conversion, the metadata envelope, header forwarding and the four
 batch modes. orjson does the serialising: it writes compact JSON, turns NaN
 and ±Infinity into null as the connector does, and refuses integers outside
-64 bits — which makes such a message "unencodable", the skip path of §3.4/§3.5.
+64 bits — which makes such a message "unencodable", the skip path (docs/sink.md).
 
 Every object's keys are written sorted, at every depth: the connector turns
 each value into a serde_json `Value`, whose maps are ordered by key, so the
@@ -66,7 +66,7 @@ def header_to_json(h: HeaderValue) -> Any:
 
 
 def convert_payload(payload: Any, schema: Schema) -> Any:
-    """The payload's JSON value (§3.1 payload conversion)."""
+    """The payload's JSON value (docs/sink.md, payload conversion)."""
     if schema is Schema.JSON:
         return payload
     if schema is Schema.TEXT:

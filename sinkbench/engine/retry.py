@@ -1,4 +1,4 @@
-"""Retry decisions: classification of an attempt and the wait before the next (DESIGN.md §3.3)."""
+"""Retry decisions: classification of an attempt and the wait before the next (docs/sink.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The HTTP sink: open, consume, close — the Iggy HTTP sink's behaviour, rule by rule.
 
-`profile = "iggy"` reproduces the connector; `enhanced` adds what §2's second
+`profile = "iggy"` reproduces the connector; `enhanced` adds what docs/sink.md's enhanced
 table lists. Time and randomness come from the clock and the random source
 passed in, so retry schedules are reproducible.
 """
@@ -140,7 +140,7 @@ class HttpSink:
 
     async def _send(self, method: str, body: bytes | None, n_messages: int,
                     health: bool = False, index: int = -1) -> tuple[_SendResult, int | None]:
-        """One body through the retry rules of §3.3. Returns the result and the last status seen."""
+        """One body through the retry rules (docs/sink.md). Returns the result and the last status seen."""
         assert self._transport is not None
         headers = self._headers if health else {**self._headers, "Content-Type": self.settings.batch_mode.content_type}
         policy = self.policy

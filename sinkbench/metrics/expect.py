@@ -1,4 +1,4 @@
-"""The `[expect]` grammar of a scenario (DESIGN §6), k6-thresholds style.
+"""The `[expect]` grammar of a scenario (docs/scenario.md), k6-thresholds style.
 
     delivered = "== total"
     "latency.delivery" = ["p(95) < 2s", "max < 15s"]

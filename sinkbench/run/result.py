@@ -1,6 +1,6 @@
 """What a finished bench run produced: the single source for every report format.
 
-`RunResult.to_json()` gives the JSON report of DESIGN.md §7 (plus a few extra
+`RunResult.to_json()` gives the JSON report of docs/reports.md (plus a few extra
 keys a CI job finds useful); the JUnit, Markdown and console reports read the
 same object.
 """

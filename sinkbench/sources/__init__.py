@@ -1,4 +1,4 @@
-"""Message sources: what the runtime polls (DESIGN.md §1, §5, §6 `[source]`).
+"""Message sources: what the runtime polls (docs/scenario.md `[source]`, docs/streams.md).
 
 - `SyntheticSource` generates a seeded stream;
 - `read_stream` replays a recorded `.jsonl`/`.jsonl.gz` file, `validate_stream`

@@ -1,4 +1,4 @@
-"""What every message source hands the runtime (DESIGN.md §1, §3.9).
+"""What every message source hands the runtime (docs/streams.md, docs/scenario.md).
 
 A source is any object with a `name`, an `__iter__` that lazily yields
 `SourceMessage`s in due order, and `topics()`. It is a Protocol rather than a

@@ -1,4 +1,4 @@
-"""The live Iggy source (DESIGN.md §6 `[source] kind = "iggy"`) and what `record` shares with it.
+"""The live Iggy source (docs/scenario.md, `[source] kind = "iggy"`) and what `record` shares with it.
 
 What the SDK offers — apache-iggy 0.9.0 (a PyO3 binding of the Rust SDK; the
 API is in `apache_iggy/__init__.pyi`), read from its stubs and sources and

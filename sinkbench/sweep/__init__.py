@@ -1,6 +1,6 @@
-"""Sweeps (DESIGN §7, the third use): one scenario run once per combination of settings, compared.
+"""Sweeps (docs/cli.md): one scenario run once per combination of settings, compared.
 
-A package rather than DESIGN §9's single `sweep.py`: planning, ranking,
+A package rather than a single `sweep.py`: planning, ranking,
 running, the reports, the chart and the write-back are each read on their own
 (the interactive session will reuse the runner, the ranking and the chart but
 not the CLI's files), and one file would have been the big file the style

@@ -1,7 +1,7 @@
 """The interactive session's core: one scenario, its bench run, and what the user changes.
 
 The Textual app drives a `Session` and renders its frames; the session drives
-the very `BenchRun` that `sinkbench run` drives (DESIGN.md §9) and
+the very `BenchRun` that `sinkbench run` drives (docs/architecture.md) and
 re-implements nothing of the engine: breaking the endpoint is a PUT through
 its admin API, tuning is `BenchRun.apply_sink_settings`, saving is
 `config.writeback`, exporting is `report.write_json`. No Textual here, so all
