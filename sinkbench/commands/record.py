@@ -1,4 +1,4 @@
-"""`sinkbench record`: a topic of a live Iggy server into a stream file (DESIGN.md §5, §7).
+"""`sinkbench record`: a topic of a live Iggy server into a stream file (docs/streams.md, docs/cli.md).
 
 The core is `record()` (a `Recorder`), which the command drives and tests
 call with a fake client. It reads partitions with a consumer of its own
@@ -26,7 +26,7 @@ from typing import Any, TextIO
 HELP = "record a topic from a live Iggy server into a stream file (*.jsonl, *.jsonl.gz)"
 DESCRIPTION = """\
 Record the messages of one topic of a live Iggy server (apache-iggy SDK 0.9,
-for Iggy server 0.9.x) into a stream file (DESIGN.md §5) that `kind =
+for Iggy server 0.9.x) into a stream file (docs/streams.md) that `kind =
 "recorded"` scenarios replay: every field of each message (id, offset,
 timestamps, checksum, headers with their kinds) and its payload decoded per
 --schema. Recording reads with its own consumer and commits nothing, so it

@@ -1,4 +1,4 @@
-"""`sinkbench mock`: the mock endpoint alone, until interrupted (DESIGN.md §7).
+"""`sinkbench mock`: the mock endpoint alone, until interrupted (docs/cli.md).
 
 Imported by `sinkbench.cli` at start-up for every command, so only argparse
 is imported at the top; the server comes in when the command runs.
@@ -16,7 +16,7 @@ latency and faults, and counts the messages it accepts. The admin API under
 /__sinkbench/ (health, stats, requests, endpoint, reset) shows what arrived
 and changes the settings live. Stop it with Ctrl-C.
 
-FILE is a scenario or any TOML file with an [endpoint] table (DESIGN.md §4);
+FILE is a scenario or any TOML file with an [endpoint] table (docs/endpoint.md);
 without --config the endpoint answers 200 to everything.
 
 Example:

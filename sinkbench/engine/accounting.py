@@ -1,4 +1,4 @@
-"""What happened to each message and each attempt (DESIGN.md §3.8).
+"""What happened to each message and each attempt (docs/sink.md).
 
 Every message handed to `consume()` ends in exactly one outcome. The sink
 returns them per batch and keeps running counters; an optional observer sees

@@ -1,4 +1,4 @@
-"""Reports of a finished bench run (DESIGN §7), each read from one `RunResult`:
+"""Reports of a finished bench run (docs/reports.md), each read from one `RunResult`:
 JSON (`--report`), JUnit XML (`--junit`), Markdown (`--summary`) and the
 console's end-of-run summary and live progress line.
 

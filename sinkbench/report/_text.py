@@ -16,7 +16,7 @@ from sinkbench.run.result import RunResult, RunStatus
 UNKNOWN = "unknown"
 NO_VALUE = "–"
 
-# Counts in the order the reports show them (DESIGN §6 plus `undelivered`).
+# Counts in the order the reports show them (docs/reports.md).
 MESSAGE_COUNTS = ("total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates")
 HTTP_COUNTS = ("requests", "retries", "bytes")
 LATENCY_KINDS = ("request", "delivery")

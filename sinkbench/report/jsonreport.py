@@ -1,4 +1,4 @@
-"""The `--report F.json` file (DESIGN §7).
+"""The `--report F.json` file (docs/reports.md).
 
 One run: the object of `RunResult.to_json()`. Several (or none):
 `{"passed": <all passed>, "runs": [<one object per run>]}`.

@@ -94,7 +94,7 @@ def _status_case(result: RunResult, classname: str) -> ET.Element:
     case = ET.Element("testcase", {"classname": classname, "name": RUN_STATUS_CASE,
                                    "time": _time(result.duration)})
     status = str(result.status)
-    # A sink that did not open is judged by the scenario's expectations (DESIGN §7);
+    # A sink that did not open is judged by the scenario's expectations (docs/reports.md);
     # a timeout or an interruption means the run proved nothing.
     if status != RunStatus.COMPLETED and not (status == RunStatus.SINK_NOT_OPENED and result.passed):
         tag = "error" if status == RunStatus.INTERRUPTED else "failure"

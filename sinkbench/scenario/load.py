@@ -1,4 +1,4 @@
-"""Reading a scenario file (DESIGN.md §6): every section and key checked, errors naming file, line and key.
+"""Reading a scenario file (docs/scenario.md): every section and key checked, errors naming file, line and key.
 
 `--set section.key=value` overrides are applied to the parsed document before
 validation, so an override is checked exactly like a key in the file, and an

@@ -1,4 +1,4 @@
-"""One line of a recorded stream (DESIGN.md §5) to and from a `Message`.
+"""One line of a recorded stream (docs/streams.md) to and from a `Message`.
 
 This module knows the format of a single line and nothing about files: it
 decodes already-parsed JSON objects and encodes lines as bytes. Errors are

@@ -1,4 +1,4 @@
-"""Recorded streams (DESIGN.md §5): `.jsonl` and `.jsonl.gz` files, read and written streaming.
+"""Recorded streams (docs/streams.md): `.jsonl` and `.jsonl.gz` files, read and written streaming.
 
 Reading never loads a file whole: lines are parsed one at a time (orjson) and
 messages are yielded as they are decoded, so a 10-million-line file costs the
