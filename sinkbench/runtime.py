@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -57,9 +57,9 @@ class RuntimeObserver(Protocol):
     def batch_finished(self, result: BatchResult, available: list[float]) -> None: ...
 
 
-# An entry is [message, available_at, last_outcome, sent_before]: a plain list
+# An entry is [message, available_at, last_outcome, sent_before, skip_category]: a plain list
 # because the runtime makes one per message and a list is the cheapest mutable record.
-_MSG, _AVAILABLE, _OUTCOME, _SENT = 0, 1, 2, 3
+_MSG, _AVAILABLE, _OUTCOME, _SENT, _SKIP = 0, 1, 2, 3, 4
 _Entry = list
 
 
@@ -74,14 +74,18 @@ class RuntimeCounts:
     in_flight: int = 0      # messages inside consume() right now
     batches: int = 0
     last_delivery: float | None = None
+    # Skipped messages by the skip's category ("oversize"), each message once: the sink counts
+    # a skip per pass, and with after_consuming a batch holding a skip is polled again and again.
+    skipped_by_category: Counter[str] = field(default_factory=Counter)
 
-    def add_final(self, outcome: Outcome, n: int = 1) -> None:
+    def add_final(self, outcome: Outcome, n: int = 1, category: str | None = None) -> None:
         if outcome is Outcome.DELIVERED:
             self.delivered += n
         elif outcome is Outcome.FAILED:
             self.failed += n
         elif outcome is Outcome.SKIPPED:
             self.skipped += n
+            self.skipped_by_category[category or "skipped"] += n
         else:
             self.undelivered += n
 
@@ -187,7 +191,7 @@ class Runtime:
                 for e in entries:
                     if id(e) not in seen:
                         seen.add(id(e))
-                        self.counts.add_final(e[_OUTCOME])
+                        self.counts.add_final(e[_OUTCOME], category=e[_SKIP])
                         if e[_OUTCOME] is Outcome.FAILED:
                             failed.append(e[_MSG])
             if failed and self.on_final_failure is not None:
@@ -231,7 +235,7 @@ class Runtime:
                         self._space.clear()
                         await self._space.wait()
                     now = clock.now()
-                consumer.append([sm.message, now, pending, False])
+                consumer.append([sm.message, now, pending, False, None])
                 counts.fed += 1
                 n += 1
                 if n % 512 == 0:
@@ -272,7 +276,7 @@ class Runtime:
                 while consumer.buffered >= self._cap and not self._stopping:
                     self._space.clear()
                     await self._space.wait()
-                consumer.append([sm.message, clock.now(), pending, False])
+                consumer.append([sm.message, clock.now(), pending, False, None])
                 counts.fed += 1
                 n += 1
                 if n % 512 == 0:
@@ -387,6 +391,7 @@ class Runtime:
                 for e, outcome in zip(batch, partial.outcomes):
                     if outcome is not Outcome.PENDING and e[_OUTCOME] is not Outcome.DELIVERED:
                         e[_OUTCOME] = outcome
+                _note_skips(batch, partial)
             raise
         finally:
             # finish() may already have zeroed it when this batch was cancelled.
@@ -397,6 +402,7 @@ class Runtime:
             # failure of that resend does not take back the endpoint's first acknowledgement.
             if e[_OUTCOME] is not Outcome.DELIVERED:
                 e[_OUTCOME] = outcome
+        _note_skips(batch, result)
         outcomes = [e[_OUTCOME] for e in batch]
         for i in result.sent:
             batch[i][_SENT] = True
@@ -409,7 +415,12 @@ class Runtime:
         delivered = outcomes.count(Outcome.DELIVERED)
         counts.delivered += delivered
         counts.failed += outcomes.count(Outcome.FAILED)
-        counts.skipped += outcomes.count(Outcome.SKIPPED)
+        skipped = outcomes.count(Outcome.SKIPPED)
+        if skipped:
+            counts.skipped += skipped
+            for e in batch:
+                if e[_OUTCOME] is Outcome.SKIPPED:
+                    counts.skipped_by_category[e[_SKIP] or "skipped"] += 1
         counts.undelivered += outcomes.count(Outcome.PENDING)
         if delivered:
             acks = [t for t in result.ack_times if t is not None]
@@ -417,3 +428,10 @@ class Runtime:
                 last_ack = max(acks)
                 if counts.last_delivery is None or last_ack > counts.last_delivery:
                     counts.last_delivery = last_ack
+
+
+def _note_skips(batch: list[_Entry], result: BatchResult) -> None:
+    """Remember the category of each message this pass skipped (counted once, when its outcome is final)."""
+    for i, category in result.skip_categories.items():
+        if batch[i][_OUTCOME] is Outcome.SKIPPED:
+            batch[i][_SKIP] = category

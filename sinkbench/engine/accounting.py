@@ -27,6 +27,9 @@ class BatchResult:
     outcomes: list[Outcome]
     ack_times: list[float | None]
     reasons: dict[int, str] = field(default_factory=dict)   # message index → why it failed or was skipped
+    # message index → the skip's category ("oversize", "unencodable"): the runtime counts skipped
+    # messages by category once each, however many polls hand a message to the sink again.
+    skip_categories: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     sent: set[int] = field(default_factory=set)             # indices of messages some request carried
 
@@ -75,7 +78,12 @@ class AttemptObserver(Protocol):
 
 @dataclass
 class SinkStats:
-    """Counters kept by the sink. `send_attempts` and `errors` are Iggy's own close-log counters."""
+    """Counters kept by the sink. `send_attempts` and `errors` are Iggy's own close-log counters.
+
+    The per-reason counters count message-attempts: a message handed to `consume()` once is one
+    attempt, however many HTTP retries that call makes; a message polled again (after_consuming)
+    is a new attempt each time it is handed over.
+    """
 
     send_attempts: int = 0
     requests: int = 0
@@ -86,7 +94,8 @@ class SinkStats:
     bytes: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
-    failure_reasons: Counter[str] = field(default_factory=Counter)
+    failure_reasons: Counter[str] = field(default_factory=Counter)   # reason → failed message-attempts
+    skip_reasons: Counter[str] = field(default_factory=Counter)      # category → skipped message-attempts
     last_success_timestamp: int = 0
 
     @property

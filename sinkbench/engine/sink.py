@@ -244,9 +244,10 @@ class HttpSink:
     def _skip(self, result: BatchResult, i: int, category: str, reason: str) -> None:
         result.outcomes[i] = Outcome.SKIPPED
         result.reasons[i] = reason
+        result.skip_categories[i] = category
         result.error = reason
         self.stats.skipped += 1
-        self.stats.failure_reasons[category] += 1
+        self.stats.skip_reasons[category] += 1
 
     def _fail(self, result: BatchResult, indices: Sequence[int], reason: str) -> None:
         for i in indices:

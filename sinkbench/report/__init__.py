@@ -8,7 +8,9 @@ Plain functions over `sinkbench.run.result.RunResult`; no Textual, no rich.
 from sinkbench.report.console import (
     ProgressLine,
     expectation_line,
+    final_progress,
     overview_text,
+    progress_statement,
     progress_text,
     summary_text,
 )
@@ -20,11 +22,13 @@ from sinkbench.report.sparkline import sparkline, timeline_picture
 __all__ = [
     "ProgressLine",
     "expectation_line",
+    "final_progress",
     "json_bytes",
     "json_report",
     "junit_xml",
     "markdown_summary",
     "overview_text",
+    "progress_statement",
     "progress_text",
     "sparkline",
     "summary_text",

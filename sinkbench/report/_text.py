@@ -16,9 +16,15 @@ from sinkbench.run.result import RunResult, RunStatus
 UNKNOWN = "unknown"
 NO_VALUE = "–"
 
-# Counts in the order the reports show them (docs/reports.md).
+# Counts in the order the reports show them. Units (docs/reports.md):
+# MESSAGE_COUNTS count messages, each once; HTTP_COUNTS count requests (retries included) and bytes.
 MESSAGE_COUNTS = ("total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates")
 HTTP_COUNTS = ("requests", "retries", "bytes")
+
+# The labels that say each breakdown's unit, the same in the console and the Markdown summary.
+STATUS_LABEL = "requests by status"
+FAILED_ATTEMPTS_LABEL = "failed message-attempts"
+SKIPPED_LABEL = "skipped messages"
 LATENCY_KINDS = ("request", "delivery")
 LATENCY_COLUMNS = ("p50", "p90", "p95", "p99", "max")
 
@@ -142,3 +148,14 @@ def sorted_status_codes(codes: Mapping[str, int]) -> list[tuple[str, int]]:
 def sorted_errors(errors: Mapping[str, int]) -> list[tuple[str, int]]:
     """Error reasons, most frequent first."""
     return sorted(errors.items(), key=lambda kv: (-kv[1], str(kv[0])))
+
+
+def skipped_rows(result: RunResult) -> list[tuple[str, int, int]]:
+    """(category, skipped messages, skipped message-attempts), most messages first.
+
+    A message counts once; its attempts count each time a poll handed it to the sink again
+    (after_consuming polls a batch holding a skip again and again).
+    """
+    categories = set(result.skipped) | set(result.skipped_attempts)
+    rows = [(c, result.skipped.get(c, 0), result.skipped_attempts.get(c, 0)) for c in categories]
+    return sorted(rows, key=lambda row: (-row[1], -row[2], str(row[0])))

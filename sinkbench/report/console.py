@@ -21,8 +21,9 @@ PASS_MARK = "✓"
 FAIL_MARK = "✗"
 MAX_ERROR_LINES = 10
 
-_LEFT_COUNTS = fmt.MESSAGE_COUNTS
-_RIGHT_COUNTS = fmt.HTTP_COUNTS
+# The totals block: messages on the left, requests and time on the right, each under its unit.
+_LEFT = ("messages", [(name, name) for name in fmt.MESSAGE_COUNTS])
+_RIGHT = ("requests", [("sent", "requests"), ("retries", "retries"), ("bytes", "bytes")])
 
 
 class _Paint:
@@ -108,22 +109,28 @@ def _scenario_line(result: RunResult, p: _Paint) -> str:
 
 
 def _totals_lines(result: RunResult) -> list[str]:
-    """Message counts on the left, HTTP counts and timings on the right."""
-    left = [(name, fmt.total_cell(result.totals, name)) for name in _LEFT_COUNTS]
-    right = [(name, fmt.total_cell(result.totals, name)) for name in _RIGHT_COUNTS]
-    right += [("duration", fmt.seconds(result.duration)), ("drain", fmt.seconds(result.drain))]
-    lw = max(len(k) for k, _ in left)
-    lv = max(len(v) for _, v in left)
-    rw = max(len(k) for k, _ in right)
+    """Message counts on the left, request counts and timings on the right, each block headed by its unit.
+
+    A heading is a row whose value is None; an empty row is a gap.
+    """
+    left: list[tuple[str, str | None]] = [(_LEFT[0], None)]
+    left += [(label, fmt.total_cell(result.totals, key)) for label, key in _LEFT[1]]
+    right: list[tuple[str, str | None]] = [(_RIGHT[0], None)]
+    right += [(label, fmt.total_cell(result.totals, key)) for label, key in _RIGHT[1]]
+    right += [("", ""), ("time", None), ("duration", fmt.seconds(result.duration)),
+              ("drain", fmt.seconds(result.drain))]
+    lw = max(len(k) for k, v in left if v is not None)
+    lv = max(len(v) for _, v in left if v is not None)
+    rw = max(len(k) for k, v in right if v is not None)
     lines = []
     for i in range(max(len(left), len(right))):
-        text = ""
+        text = " " * (lw + 2 + lv)
         if i < len(left):
-            text = f"{left[i][0]:<{lw}}  {left[i][1]:>{lv}}"
-        else:
-            text = " " * (lw + 2 + lv)
+            label, value = left[i]
+            text = label.ljust(lw + 2 + lv) if value is None else f"{label:<{lw}}  {value:>{lv}}"
         if i < len(right):
-            text += f"    {right[i][0]:<{rw}}  {right[i][1]}"
+            label, value = right[i]
+            text += "    " + (label if value is None else f"{label:<{rw}}  {value}")
         lines.append("  " + text.rstrip())
     return lines
 
@@ -138,23 +145,30 @@ def _latency_lines(result: RunResult) -> list[str]:
 
 
 def _codes_and_errors_lines(result: RunResult) -> list[str]:
-    lines = []
+    """Requests by status, failed message-attempts by reason, skipped messages by reason: each labelled
+    with its unit, since a request may carry many messages and a message may be attempted many times."""
     codes = fmt.sorted_status_codes(result.status_codes)
     codes_text = ", ".join(f"{fmt.one_line(c)} × {fmt.count(n)}" for c, n in codes) or "none"
-    lines.append(f"  status codes  {codes_text}")
+    skipped = fmt.skipped_rows(result)
+    width = len(fmt.FAILED_ATTEMPTS_LABEL)
+    lines = [f"  {fmt.STATUS_LABEL:<{width}}  {codes_text}"]
     errors = fmt.sorted_errors(result.errors)
+    counts = [fmt.count(n) for _, n in errors[:MAX_ERROR_LINES]] + [fmt.count(n) for _, n, _ in skipped]
+    nw = max((len(c) for c in counts), default=0)
     if not errors:
-        lines.append("  errors        none")
-        return lines
+        lines.append(f"  {fmt.FAILED_ATTEMPTS_LABEL:<{width}}  none")
     shown = errors[:MAX_ERROR_LINES]
-    nw = max(len(fmt.count(n)) for _, n in shown)
     for i, (reason, n) in enumerate(shown):
-        label = "errors" if i == 0 else ""
-        lines.append(f"  {label:<12}  {fmt.count(n):>{nw}}  {fmt.one_line(reason)}")
+        label = fmt.FAILED_ATTEMPTS_LABEL if i == 0 else ""
+        lines.append(f"  {label:<{width}}  {fmt.count(n):>{nw}}  {fmt.one_line(reason)}")
     if len(errors) > len(shown):
         rest = sum(n for _, n in errors[len(shown):])
-        lines.append(f"  {'':<12}  {fmt.count(rest):>{nw}}  … {len(errors) - len(shown)} more reasons "
+        lines.append(f"  {'':<{width}}  {fmt.count(rest):>{nw}}  … {len(errors) - len(shown)} more reasons "
                      "(see the JSON report)")
+    for i, (category, n, attempts) in enumerate(skipped):
+        label = fmt.SKIPPED_LABEL if i == 0 else ""
+        tail = f" (skipped on {fmt.count(attempts)} message-attempts)" if attempts != n else ""
+        lines.append(f"  {label:<{width}}  {fmt.count(n):>{nw}}  {fmt.one_line(category)}{tail}")
     return lines
 
 
@@ -200,7 +214,11 @@ TTY_MIN_INTERVAL_S = 0.1     # at most 10 redraws a second
 
 
 def progress_text(snapshot: Mapping[str, Any], *, bar: bool = False) -> str:
-    """One line of progress from a snapshot (missing keys are left out)."""
+    """The terminal's progress line from a snapshot (missing keys are left out).
+
+    Snapshot keys: elapsed (s), delivered, total, lost, duplicates, in_flight (messages), rate
+    (delivered per second), requests, retries (requests), errors (failed or skipped message-attempts).
+    """
     elapsed = snapshot.get("elapsed")
     delivered = snapshot.get("delivered")
     total = snapshot.get("total")
@@ -210,18 +228,87 @@ def progress_text(snapshot: Mapping[str, Any], *, bar: bool = False) -> str:
         if total is not None:
             text += f"/{fmt.count(total)}"
             if total > 0:
-                share = min(max(delivered / total, 0.0), 1.0)
+                share = _share(delivered, total)
                 text += f" {share:4.0%}" if not bar else f" {share:4.0%} {_bar(share)}"
         parts.append(text)
     rate = snapshot.get("rate")
     if rate is not None:
         parts.append(f"{fmt.count(round(rate))}/s")
-    for key, label in (("requests", "requests"), ("retries", "retries"),
-                       ("errors", "errors"), ("in_flight", "in flight")):
+    for key, label in (("lost", "lost"), ("duplicates", "duplicates"), ("requests", "requests"),
+                       ("retries", "retries")):
         value = snapshot.get(key)
         if value is not None:
             parts.append(f"{label} {fmt.count(value)}")
+    errors = snapshot.get("errors")
+    if errors is not None:
+        parts.append(f"failed/skipped {_units(errors, 'message-attempt')}")
+    in_flight = snapshot.get("in_flight")
+    if in_flight is not None:
+        parts.append(f"in flight {fmt.count(in_flight)}")
     return "  ".join(p for p in parts if p)
+
+
+def progress_statement(snapshot: Mapping[str, Any], *, final: bool = False) -> str:
+    """A progress line that reads as a sentence on its own, for a log: when, then what, with units.
+
+    "progress at 5.0s: 2,500 of 5,000 messages delivered (50%), 500/s; 40 requests, 3 of them retries; …"
+    `final=True` says "finished after" instead: the figures of the finished run.
+    """
+    elapsed = snapshot.get("elapsed")
+    head = "finished" if final else "progress"
+    if elapsed is not None:
+        head += f" after {_clock(elapsed).strip()}" if final else f" at {_clock(elapsed).strip()}"
+    clauses = []
+    delivered = snapshot.get("delivered")
+    total = snapshot.get("total")
+    if delivered is not None:
+        if total is not None:
+            text = f"{fmt.count(delivered)} of {_units(total, 'message')} delivered"
+            if total > 0:
+                text += f" ({_share(delivered, total):.0%})"
+        else:
+            text = f"{_units(delivered, 'message')} delivered"
+        if snapshot.get("rate") is not None:
+            text += f", {fmt.count(round(snapshot['rate']))}/s"
+        clauses.append(text)
+    lost, duplicates = snapshot.get("lost"), snapshot.get("duplicates")
+    if lost is not None or duplicates is not None:
+        clauses.append(", ".join(text for text in (
+            None if lost is None else f"{fmt.count(lost)} lost",
+            None if duplicates is None else f"{_units(duplicates, 'duplicate')}") if text))
+    requests, retries = snapshot.get("requests"), snapshot.get("retries")
+    if requests is not None:
+        text = _units(requests, "request")
+        if retries is not None:
+            text += f", {fmt.count(retries)} of them {'retries' if retries != 1 else 'a retry'}"
+        clauses.append(text)
+    errors = snapshot.get("errors")
+    if errors is not None:
+        clauses.append(f"{_units(errors, 'message-attempt')} failed or skipped")
+    in_flight = snapshot.get("in_flight")
+    if in_flight is not None and not final:
+        clauses.append(f"{_units(in_flight, 'message')} in flight")
+    return f"{head}: {'; '.join(clauses)}" if clauses else head
+
+
+def final_progress(result: RunResult) -> dict[str, Any]:
+    """The finished run's figures in a progress snapshot's keys, from the same counts as its summary."""
+    totals = result.totals
+    snapshot: dict[str, Any] = {"elapsed": result.duration, "delivered": totals.get("delivered"),
+                                "total": totals.get("total"), "lost": totals.get("lost"),
+                                "duplicates": totals.get("duplicates"), "requests": totals.get("requests"),
+                                "retries": totals.get("retries"),
+                                "errors": sum(result.errors.values()) + sum(result.skipped_attempts.values())}
+    return {k: v for k, v in snapshot.items() if v is not None}
+
+
+def _units(n: int | float, unit: str) -> str:
+    """ "1 request", "2,500 requests" """
+    return f"{fmt.count(n)} {unit}{'' if n == 1 else 's'}"
+
+
+def _share(delivered: float, total: float) -> float:
+    return min(max(delivered / total, 0.0), 1.0)
 
 
 def _bar(share: float) -> str:
@@ -246,10 +333,16 @@ class ProgressLine:
 
     On a terminal (`tty=True`) one line is redrawn in place (`\\r`, then
     erase to the end of the line), at most 10 times a second and cut to the
-    terminal's width so it never wraps; `finish()` draws the latest snapshot
-    and ends the line. Otherwise (a CI log) a plain line is printed every
-    `interval_s` seconds, the first one `interval_s` after construction, so a
-    short run prints none and a long one shows a heartbeat.
+    terminal's width so it never wraps. Otherwise (a CI log) a plain line that
+    reads on its own ("progress at 5.0s: …") is printed every `interval_s`
+    seconds, the first one `interval_s` after construction, so a short run
+    prints none and a long one shows a heartbeat.
+
+    `finish(result)` ends the output with the finished run's own figures — a
+    snapshot taken while the run was still going would contradict the summary:
+    on a terminal the line is redrawn with them (or erased, without a result);
+    in a log a "finished after …" line follows the periodic ones (none if there
+    were none, or without a result).
 
     `now` is the clock (seconds, monotonic); `width` fixes the terminal width
     (default: asked of the stream's terminal, 80 if it has none).
@@ -265,36 +358,46 @@ class ProgressLine:
         self._now = now
         self._width = width
         self._last: float | None = None if tty else now()
-        self._pending: Mapping[str, Any] | None = None
-        self._open = False     # a TTY line is on screen and not yet ended
+        self._open = False       # a TTY line is on screen and not yet ended
+        self._printed = False    # a plain line was written
+        self._done = False
 
     @property
     def tty(self) -> bool:
         return self._tty
 
     def update(self, snapshot: Mapping[str, Any]) -> None:
+        if self._done:
+            return
         t = self._now()
         if self._tty:
+            # Too soon after the last redraw: skipped; a later one (or finish) shows newer figures.
             if self._last is not None and t - self._last < TTY_MIN_INTERVAL_S:
-                self._pending = snapshot
                 return
-            self._draw(snapshot)
+            self._draw(progress_text(snapshot, bar=True))
             self._last = t
         elif self._last is None or t - self._last >= self._interval:
-            self._stream.write(progress_text(snapshot) + "\n")
-            self._stream.flush()
+            self._write(progress_statement(snapshot) + "\n")
+            self._printed = True
             self._last = t
 
-    def finish(self) -> None:
-        """End the progress output (idempotent): on a TTY, draw the latest snapshot and end the line."""
-        if not self._tty:
+    def finish(self, result: RunResult | None = None) -> None:
+        """End the progress output (idempotent) with `result`'s figures, or, without one, nothing stale."""
+        if self._done:
             return
-        if self._pending is not None:
-            self._draw(self._pending)
-        if self._open:
-            self._stream.write("\n")
-            self._stream.flush()
+        self._done = True
+        final = final_progress(result) if result is not None else None
+        if self._tty:
+            if not self._open:
+                return
+            if final is None:
+                self._write("\r\x1b[K")
+            else:
+                self._draw(progress_text(final, bar=True))
+                self._write("\n")
             self._open = False
+        elif self._printed and final is not None:
+            self._write(progress_statement(final, final=True) + "\n")
 
     def __enter__(self) -> ProgressLine:
         return self
@@ -302,12 +405,13 @@ class ProgressLine:
     def __exit__(self, *exc: object) -> None:
         self.finish()
 
-    def _draw(self, snapshot: Mapping[str, Any]) -> None:
-        self._pending = None
-        text = progress_text(snapshot, bar=True)[: max(1, self._columns() - 1)]
-        self._stream.write("\r" + text + "\x1b[K")
-        self._stream.flush()
+    def _draw(self, text: str) -> None:
+        self._write("\r" + text[: max(1, self._columns() - 1)] + "\x1b[K")
         self._open = True
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
 
     def _columns(self) -> int:
         if self._width is not None:

@@ -1,8 +1,9 @@
 """The `--summary F.md` file: GitHub-flavoured Markdown, suited to `$GITHUB_STEP_SUMMARY`.
 
 One `##` section per scenario (several runs get a `#` overview first):
-totals, latency, a sparkline of delivery per second, status codes, errors,
-expectations, warnings and notes, and the effective settings folded away.
+messages, requests, latency, a sparkline of delivery per second, requests by
+status, failed message-attempts, skipped messages, expectations, warnings and
+notes, and the effective settings folded away.
 Text from the run is escaped, so a scenario description or an error reason
 can neither break a table nor inject HTML.
 """
@@ -88,12 +89,17 @@ def _section(r: RunResult) -> str:
         facts.append(code(r.file))
     out += [" · ".join(facts), ""]
 
-    out += ["### Totals", ""]
-    names = (*fmt.MESSAGE_COUNTS, *fmt.HTTP_COUNTS)
+    # Each table says its unit: a request may carry many messages, a message may be attempted many times.
+    out += ["### Messages", ""]
+    names = fmt.MESSAGE_COUNTS
     out += _table(list(names), [[fmt.total_cell(r.totals, n) for n in names]], align="r" * len(names))
     note = fmt.unknown_counts_note(r)
     if note:
         out += ["", f"_{escape(note)}_"]
+    out.append("")
+    out += ["### Requests", ""]
+    out += _table(["sent", "retries", "bytes"], [[fmt.total_cell(r.totals, n) for n in fmt.HTTP_COUNTS]],
+                  align="rrr")
     out.append("")
 
     out += ["### Latency", ""]
@@ -106,25 +112,32 @@ def _section(r: RunResult) -> str:
     if picture:
         out += ["### Timeline (per second)", "", *fence("\n".join(picture), "text"), ""]
 
-    out += ["### Status codes", ""]
+    out += [f"### {fmt.STATUS_LABEL.capitalize()}", ""]
     codes = fmt.sorted_status_codes(r.status_codes)
     if codes:
-        out += _table(["status", "answers"], [[escape(c), fmt.count(n)] for c, n in codes], align="lr")
+        out += _table(["status", "requests"], [[escape(c), fmt.count(n)] for c, n in codes], align="lr")
     else:
         out.append("none")
     out.append("")
 
-    out += ["### Errors", ""]
+    out += [f"### {fmt.FAILED_ATTEMPTS_LABEL.capitalize()}", ""]
     errors = fmt.sorted_errors(r.errors)
     if errors:
         rows = [[escape(reason), fmt.count(n)] for reason, n in errors[:MAX_ERROR_ROWS]]
         if len(errors) > MAX_ERROR_ROWS:
             rest = errors[MAX_ERROR_ROWS:]
             rows.append([f"… {len(rest)} more reasons (see the JSON report)", fmt.count(sum(n for _, n in rest))])
-        out += _table(["reason", "messages"], rows, align="lr")
+        out += _table(["reason", "message-attempts"], rows, align="lr")
     else:
         out.append("none")
     out.append("")
+
+    skipped = fmt.skipped_rows(r)
+    if skipped:
+        out += [f"### {fmt.SKIPPED_LABEL.capitalize()}", ""]
+        out += _table(["reason", "messages", "message-attempts"],
+                      [[escape(c), fmt.count(n), fmt.count(a)] for c, n, a in skipped], align="lrr")
+        out.append("")
 
     out += ["### Expectations", ""]
     if r.expectations:

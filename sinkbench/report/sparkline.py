@@ -1,8 +1,8 @@
 """A picture of the run's timeline in text: one sparkline per counter.
 
-    delivered/s ▃▇██▇█            ▂▆██▇█  peak 1,250/s
-    retries/s         ▁▃▅▆▅▇▆▄▂           peak 40/s
-                0s                    20s
+    delivered ▃▇██▇█            ▂▆██▇█  peak 1,250 message-attempts/s
+    retries         ▁▃▅▆▅▇▆▄▂           peak 40 requests/s
+              0s                    20s
 
 A second with nothing in it is a blank, not the lowest bar, so an outage
 shows as a hole; any non-zero value gets at least the lowest bar.
@@ -18,6 +18,14 @@ from sinkbench.report._text import count
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 DEFAULT_WIDTH = 60
+
+# (label, timeline key, unit): the timeline counts per pass, so a message polled again and
+# delivered or failed again counts again — message-attempts, not messages.
+_SERIES = (
+    ("delivered", "delivered", "message-attempts"),
+    ("retries", "retries", "requests"),
+    ("failed/skipped", "errors", "message-attempts"),
+)
 
 
 def resample(values: Sequence[float], width: int) -> tuple[list[float], int]:
@@ -52,29 +60,29 @@ def sparkline(values: Sequence[float], *, width: int = DEFAULT_WIDTH, top: float
 
 
 def timeline_picture(rows: Sequence[Mapping[str, Any]], *, width: int = DEFAULT_WIDTH) -> list[str]:
-    """Lines picturing the timeline: delivered/s always, retries/s and errors/s when any.
+    """Lines picturing the timeline: delivered always, retries and failed/skipped when any.
 
-    Each line ends with the series' peak (per second, before resampling); a
-    last line marks the time axis. No rows: no lines.
+    Each line ends with the series' peak per second (before resampling) in its
+    unit; a last line marks the time axis. No rows: no lines.
     """
     if not rows:
         return []
-    series = [("delivered/s", [int(r.get("delivered") or 0) for r in rows])]
-    for name in ("retries", "errors"):
-        values = [int(r.get(name) or 0) for r in rows]
-        if any(values):
-            series.append((f"{name}/s", values))
-    label_width = max(len(name) for name, _ in series)
+    series = []
+    for label, key, unit in _SERIES:
+        values = [int(r.get(key) or 0) for r in rows]
+        if key == "delivered" or any(values):
+            series.append((label, unit, values))
+    label_width = max(len(label) for label, _, _ in series)
     lines = []
     length = 0
     step = 1
-    for name, values in series:
+    for label, unit, values in series:
         line = sparkline(values, width=width)
         length = len(line)
         step = resample(values, width)[1]
         peak = max(values)
-        tail = f"peak {count(peak)}/s" if peak else "none"
-        lines.append(f"{name:<{label_width}} {line}  {tail}")
+        tail = f"peak {count(peak)} {unit}/s" if peak else "none"
+        lines.append(f"{label:<{label_width}} {line}  {tail}")
     end = f"{len(rows)}s"
     axis = "0s".ljust(length - len(end)) + end if length >= len(end) + 3 else f"0s–{end}"
     if step > 1:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sinkbench.clock import Clock, RealClock
-from sinkbench.config.settings import SinkSettings
+from sinkbench.config.settings import ALL_KEYS, IGGY_KEYS, SinkSettings
 from sinkbench.endpoint.client import AdminClient, AdminError
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.sink import HttpSink, SinkError
@@ -49,9 +49,12 @@ def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
 
 
 def redacted_settings(s: SinkSettings) -> dict[str, Any]:
+    """The settings a report shows: only the keys the profile has (under "iggy", none of the
+    enhanced profile's, which it ignores), secrets redacted."""
+    shown = ALL_KEYS if s.enhanced else (*IGGY_KEYS, "profile")
     out: dict[str, Any] = {}
     for f in dataclasses.fields(s):
-        if f.name == "secret_values":
+        if f.name not in shown:
             continue
         v = getattr(s, f.name)
         if f.name == "url":
@@ -370,7 +373,7 @@ class BenchRun:
         totals: dict[str, int | None] = {
             "total": total, "delivered": counts.delivered, "failed": counts.failed, "skipped": counts.skipped,
             "undelivered": counts.undelivered, "lost": lost, "duplicates": duplicates, "requests": m.requests,
-            "retries": m.retries, "bytes": m.bytes, "handed": counts.handed,
+            "retries": m.retries, "bytes": m.bytes, "message_attempts": counts.handed,
         }
         drain = self._drain(counts)
         status_codes = dict(sorted(m.status_codes.items()))
@@ -381,12 +384,17 @@ class BenchRun:
                                           _observed_text(o.expectation.metric, o.observed), o.passed, o.detail)
                         for o in outcomes]
         passed = all(e.passed for e in expectations) and status not in (RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
+        # Per message-attempt (a re-polled message counts again each pass), summed over the sinks live
+        # tuning replaced; skipped messages by category come from the runtime, each message once.
         errors: dict[str, int] = {}
+        skipped_attempts: dict[str, int] = {}
         for each in (*self._retired, self.sink):
-            for reason, n in each.stats.failure_reasons.items() if each is not None else ():
+            if each is None:
+                continue
+            for reason, n in each.stats.failure_reasons.items():
                 errors[reason] = errors.get(reason, 0) + n
-        if counts.undelivered:
-            errors["undelivered (no outcome when the run stopped)"] = counts.undelivered
+            for category, n in each.stats.skip_reasons.items():
+                skipped_attempts[category] = skipped_attempts.get(category, 0) + n
         return RunResult(
             scenario=sc.name, description=sc.description, file=sc.file, status=status, passed=passed,
             started_at=started_at, duration=duration, drain=drain,
@@ -397,7 +405,8 @@ class BenchRun:
             totals=totals,
             latency={"request": m.request_latency.summary(), "delivery": m.delivery_latency.summary()},
             status_codes=status_codes, errors=errors, timeline=m.timeline.rows(), expectations=expectations,
-            endpoint=endpoint, warnings=list(sc.warnings), notes=notes)
+            endpoint=endpoint, warnings=list(sc.warnings), notes=notes,
+            skipped=dict(counts.skipped_by_category), skipped_attempts=skipped_attempts)
 
     def _drain(self, counts: RuntimeCounts) -> float | None:
         faults = self.scenario.endpoint.faults if self.scenario.mock else ()

@@ -29,6 +29,10 @@ class ExpectationResult:
     detail: str             # "p(95) = 812ms (expected < 2s)"
 
 
+# The timeline's per-pass counters, named with their unit in the JSON report.
+_TIMELINE_KEYS = {"delivered": "delivered_message_attempts", "errors": "failed_or_skipped_message_attempts"}
+
+
 @dataclass(frozen=True)
 class RunResult:
     scenario: str
@@ -40,16 +44,23 @@ class RunResult:
     duration: float                     # seconds
     drain: float | None                 # seconds from the last fault's end to the last delivery
     settings: dict[str, Any]            # effective settings, secrets redacted: sink, runtime, source, endpoint
-    totals: dict[str, int | None]       # total, delivered, failed, skipped, undelivered, lost, duplicates,
-                                        # requests, retries, bytes, handed (None = unknown)
+    # Units (docs/reports.md): a message counts once; a message-attempt is a message handed to the
+    # sink once (its HTTP retries inside that call included; a re-poll is a new attempt); a request
+    # is one HTTP request, retries included.
+    totals: dict[str, int | None]       # messages: total, delivered, failed, skipped, undelivered, lost,
+                                        # duplicates; requests: requests, retries; bytes; message_attempts
+                                        # (None = unknown)
     latency: dict[str, dict[str, float | int | None]]   # request, delivery: count, min, p50, p90, p95, p99, max, avg (ms)
-    status_codes: dict[str, int]        # "200" → answers with that status
-    errors: dict[str, int]              # reason → messages (failed or skipped)
-    timeline: list[dict[str, Any]]      # t, delivered, requests, retries, errors, in_flight[, marks]
+    status_codes: dict[str, int]        # "200" → requests answered with that status
+    errors: dict[str, int]              # reason → failed message-attempts
+    timeline: list[dict[str, Any]]      # t, delivered (message-attempts), requests, retries (requests),
+                                        # errors (failed or skipped message-attempts), in_flight (messages)[, marks]
     expectations: list[ExpectationResult]
     endpoint: dict[str, Any] | None     # the mock endpoint's stats, None with a real URL
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # e.g. "health check failed: …", "timeout after 30s"
+    skipped: dict[str, int] = field(default_factory=dict)            # category → skipped messages, each once
+    skipped_attempts: dict[str, int] = field(default_factory=dict)   # category → skipped message-attempts
 
     @property
     def exit_code(self) -> int:
@@ -68,9 +79,11 @@ class RunResult:
             "settings": self.settings,
             "totals": self.totals,
             "latency": self.latency,
-            "status_codes": self.status_codes,
-            "errors": self.errors,
-            "timeline": self.timeline,
+            "requests_by_status": self.status_codes,
+            "failed_message_attempts_by_reason": self.errors,
+            "skipped_messages_by_reason": self.skipped,
+            "skipped_message_attempts_by_reason": self.skipped_attempts,
+            "timeline": [{_TIMELINE_KEYS.get(k, k): v for k, v in row.items()} for row in self.timeline],
             "expectations": [
                 {"metric": e.metric, "expression": e.expression, "observed": e.observed,
                  "observed_text": e.observed_text, "passed": e.passed, "detail": e.detail}

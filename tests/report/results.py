@@ -65,7 +65,7 @@ def failing_run() -> RunResult:
         settings=_settings(),
         totals={"total": 5000, "delivered": 4812, "failed": 188, "skipped": 0, "undelivered": 0,
                 "lost": 188, "duplicates": 0, "requests": 612, "retries": 112, "bytes": 1234567,
-                "handed": 5000},
+                "message_attempts": 5000},
         latency={
             "request": {"count": 612, "min": 0.812, "p50": 3.1, "p90": 8.2, "p95": 12.5, "p99": 40.1,
                         "max": 2005.0, "avg": 6.2},
@@ -146,6 +146,17 @@ def real_url_run() -> RunResult:
     )
 
 
+def skipping_run() -> RunResult:
+    """after_consuming, individual mode: 10 oversize messages, each polled again 343 times."""
+    r = passing_run()
+    return replace(
+        r, scenario="oversize-repolled",
+        totals={**r.totals, "delivered": 4990, "skipped": 10, "message_attempts": 8420},
+        errors={"status 503": 804}, status_codes={"200": 4990, "503": 39},
+        skipped={"oversize": 10}, skipped_attempts={"oversize": 3430},
+    )
+
+
 def no_expectations_run() -> RunResult:
     return replace(passing_run(), scenario="smoke", expectations=[], passed=True)
 
@@ -157,5 +168,6 @@ ALL_RUNS = {
     "interrupted": interrupted_run,
     "sink_not_opened": sink_not_opened_run,
     "real_url": real_url_run,
+    "skipping": skipping_run,
     "no_expectations": no_expectations_run,
 }

@@ -10,6 +10,7 @@ from .results import (
     passing_run,
     real_url_run,
     sink_not_opened_run,
+    skipping_run,
     timeout_run,
 )
 
@@ -21,16 +22,20 @@ def test_failing_run_lines():
     lines = text.splitlines()
     assert lines[0] == "outage-503 — completed after 23.4s  (scenarios/outage-503.toml)"
     assert lines[1] == "  Endpoint returns 503 for 10 s in the middle of the run"
-    assert "  total        5,000    requests  612" in lines
-    assert "  lost           188" in lines
+    assert "  messages              requests" in lines
+    assert "  total        5,000    sent      612" in lines
+    assert "  undelivered      0    time" in lines
+    assert "  lost           188    duration  23.4s" in lines
     assert "  delivery  4,812  150ms   1.8s   2.41s      9s  12s" in lines
-    assert "  status codes  200 × 500, 503 × 112" in lines
-    assert "  errors        188  http 503 after 4 attempts" in lines
+    assert "  requests by status       200 × 500, 503 × 112" in lines
+    assert "  failed message-attempts  188  http 503 after 4 attempts" in lines
+    assert not any(line.startswith("  skipped messages") for line in lines)     # none skipped
     assert "  ✓ duplicates == 0 (observed 0)" in lines
     assert "  ✗ latency.delivery p(95) < 2s (observed 2.41s)" in lines
     assert "      p(95) = 2.41s (expected < 2s)" in lines
     assert "  ✓ latency.delivery max < 15s (observed 12s)" in lines
-    assert any(line.startswith("  delivered/s ███") for line in lines)
+    assert any(line.startswith("  delivered      ███") and line.endswith("peak 500 message-attempts/s")
+               for line in lines)
     assert "  warning: retry_delay (5s) is greater than max_retry_delay (2s); the two were swapped" in lines
     assert lines[-1] == "FAILED  outage-503: 3 of 6 expectations failed"
     assert text.endswith("\n")
@@ -72,10 +77,29 @@ def test_status_other_than_completed():
     text = summary_text(sink_not_opened_run(), color=False)
     assert text.splitlines()[-1] == "PASSED  health-down: the expectation held, sink not opened"
     assert "  delivery      0    –      –      –      –      –" in text
-    assert "  errors        none" in text
-    assert "delivered/s" not in text       # no timeline rows
+    assert "  failed message-attempts  none" in text
+    assert "message-attempts/s" not in text       # no timeline rows
     assert summary_text(interrupted_run(), color=False).splitlines()[-1] == \
         "FAILED  interrupted: all 2 expectations held, run interrupted"
+
+
+def test_counts_say_their_unit_and_skipped_messages_count_once():
+    # after_consuming polled the batch holding 10 oversize messages again and again: 3,430 skips of
+    # 10 messages. The summary counts messages, and says the per-pass figure is message-attempts.
+    lines = summary_text(skipping_run(), color=False).splitlines()
+    assert "  skipped         10" in lines
+    assert "  requests by status       200 × 4,990, 503 × 39" in lines
+    assert "  failed message-attempts  804  status 503" in lines
+    assert "  skipped messages          10  oversize (skipped on 3,430 message-attempts)" in lines
+    assert not any(line.lstrip().startswith(("errors", "status codes")) for line in lines)
+
+
+def test_a_skip_attempted_once_per_message_says_no_attempts():
+    r = replace(skipping_run(), skipped_attempts={"oversize": 10, "unencodable": 2}, skipped={"oversize": 10})
+    lines = summary_text(r, color=False).splitlines()
+    assert "  skipped messages          10  oversize" in lines
+    # skipped on a pass, then delivered on a later one (live tuning): no message left skipped
+    assert "                             0  unencodable (skipped on 2 message-attempts)" in lines
 
 
 def test_no_expectations():

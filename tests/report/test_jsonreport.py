@@ -7,14 +7,19 @@ import pytest
 
 from sinkbench.report import _files, json_report, write_json
 
-from .results import ALL_RUNS, failing_run, passing_run, real_url_run
+from .results import ALL_RUNS, failing_run, passing_run, real_url_run, skipping_run
 
 LATENCY_KEYS = {"count", "min", "p50", "p90", "p95", "p99", "max"}
-TIMELINE_KEYS = {"t", "delivered", "requests", "retries", "errors", "in_flight"}
+TIMELINE_KEYS = {"t", "delivered_message_attempts", "requests", "retries", "failed_or_skipped_message_attempts",
+                 "in_flight"}
 EXPECTATION_KEYS = {"metric", "expression", "observed", "passed"}
-TOP_KEYS = {"scenario", "passed", "settings", "totals", "latency", "status_codes", "errors",
+TOP_KEYS = {"scenario", "passed", "settings", "totals", "latency", "requests_by_status",
+            "failed_message_attempts_by_reason", "skipped_messages_by_reason", "skipped_message_attempts_by_reason",
             "timeline", "expectations", "endpoint"}
-COUNTS = {"total", "delivered", "failed", "skipped", "lost", "duplicates", "requests", "retries", "bytes"}
+COUNTS = {"total", "delivered", "failed", "skipped", "lost", "duplicates", "requests", "retries", "bytes",
+          "message_attempts"}
+# Keys whose unit was ambiguous, renamed with their unit: none may come back unannounced.
+RENAMED = {"status_codes", "errors", "handed", "delivered", "skipped"}
 
 
 def read(path: Path):
@@ -36,6 +41,22 @@ def test_one_run_is_the_run_object_with_the_keys_of_design_7(tmp_path, name):
         assert TIMELINE_KEYS <= row.keys()
     for e in data["expectations"]:
         assert EXPECTATION_KEYS <= e.keys()
+
+
+def test_every_breakdown_names_its_unit(tmp_path):
+    path = tmp_path / "report.json"
+    write_json([skipping_run()], path)
+    data = read(path)
+    assert data["requests_by_status"] == {"200": 4990, "503": 39}               # requests
+    assert data["failed_message_attempts_by_reason"] == {"status 503": 804}     # message-attempts
+    assert data["skipped_messages_by_reason"] == {"oversize": 10}               # messages, each once
+    assert data["skipped_message_attempts_by_reason"] == {"oversize": 3430}     # the per-pass figure
+    assert data["totals"]["skipped"] == 10 and data["totals"]["message_attempts"] == 8420
+    assert not RENAMED & data.keys() and "handed" not in data["totals"]
+    row = data["timeline"][0]
+    assert (row["delivered_message_attempts"], row["failed_or_skipped_message_attempts"]) == (500, 0)
+    assert not {"delivered", "errors"} & row.keys()
+    assert data["timeline"][3]["marks"] == ["fault 0 starts"]                    # other keys pass through
 
 
 def test_unknown_counts_and_real_url_are_null(tmp_path):

@@ -15,6 +15,7 @@ from .results import (
     passing_run,
     real_url_run,
     sink_not_opened_run,
+    skipping_run,
     timeout_run,
 )
 
@@ -70,6 +71,14 @@ def test_run_status_case_carries_the_summary():
     assert "delivered    4,812" in out
     assert "FAILED  outage-503: 3 of 6 expectations failed" in out
     assert "\x1b[" not in out
+
+
+def test_the_summary_in_the_run_status_case_says_each_counts_unit():
+    (suite,) = parse([skipping_run()]).findall("testsuite")
+    out = cases(suite)["run status"].find("system-out").text
+    assert "requests by status       200 × 4,990, 503 × 39" in out
+    assert "failed message-attempts  804  status 503" in out
+    assert "skipped messages          10  oversize (skipped on 3,430 message-attempts)" in out
 
 
 def test_passing_run_has_no_failures():

@@ -12,6 +12,7 @@ from .results import (
     no_expectations_run,
     passing_run,
     real_url_run,
+    skipping_run,
     timeout_run,
 )
 
@@ -46,16 +47,20 @@ def test_failing_run():
     md = markdown_summary([failing_run()])
     assert md.startswith("## ❌ outage-503 — failed\n")
     assert "Endpoint returns 503 for 10 s in the middle of the run" in md
-    totals = table_after(md, "### Totals")
-    assert totals[0] == ["total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates",
-                         "requests", "retries", "bytes"]
-    assert totals[2] == ["5,000", "4,812", "188", "0", "0", "188", "0", "612", "112", "1.18 MiB"]
+    messages = table_after(md, "### Messages")
+    assert messages[0] == ["total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates"]
+    assert messages[2] == ["5,000", "4,812", "188", "0", "0", "188", "0"]
+    assert table_after(md, "### Requests") == [["sent", "retries", "bytes"], ["---:"] * 3,
+                                               ["612", "112", "1.18 MiB"]]
     latency = table_after(md, "### Latency")
     assert latency[0] == ["", "count", "p50", "p90", "p95", "p99", "max"]
     assert latency[2] == ["request", "612", "3.1ms", "8.2ms", "12.5ms", "40.1ms", "2s"]
     assert latency[3] == ["delivery", "4,812", "150ms", "1.8s", "2.41s", "9s", "12s"]
-    assert table_after(md, "### Status codes")[2:] == [["200", "500"], ["503", "112"]]
-    assert table_after(md, "### Errors")[2:] == [["http 503 after 4 attempts", "188"]]
+    assert table_after(md, "### Requests by status")[0] == ["status", "requests"]
+    assert table_after(md, "### Requests by status")[2:] == [["200", "500"], ["503", "112"]]
+    assert table_after(md, "### Failed message-attempts")[0] == ["reason", "message-attempts"]
+    assert table_after(md, "### Failed message-attempts")[2:] == [["http 503 after 4 attempts", "188"]]
+    assert "### Skipped messages" not in md          # none skipped
     expectations = table_after(md, "### Expectations")
     assert expectations[0] == ["", "metric", "expression", "observed", "detail"]
     assert ["✗", "`latency.delivery`", "`p(95) < 2s`", "2.41s", r"p(95) = 2.41s (expected \< 2s)"] in expectations
@@ -69,17 +74,19 @@ def test_timeline_is_a_sparkline_with_the_outage_as_a_gap():
     md = markdown_summary([failing_run()])
     block = md.split("### Timeline (per second)\n\n```text\n", 1)[1].split("\n```", 1)[0]
     delivered, retries, errors, axis = block.splitlines()
-    assert delivered.startswith("delivered/s ███" + " " * 10 + "█")
-    assert delivered.endswith("peak 500/s")
-    assert retries.startswith("retries/s      ██████████")
-    assert errors.startswith("errors/s")
+    assert delivered.startswith("delivered      ███" + " " * 10 + "█")
+    assert delivered.endswith("peak 500 message-attempts/s")
+    assert retries.startswith("retries           ██████████")
+    assert retries.endswith("peak 6 requests/s")
+    assert errors.startswith("failed/skipped")
+    assert errors.endswith("peak 19 message-attempts/s")
     assert axis.strip().startswith("0s") and axis.endswith("24s")
 
 
 def test_unknown_counts_with_a_real_url():
     md = markdown_summary([real_url_run()])
-    totals = table_after(md, "### Totals")
-    assert totals[2][5:7] == ["unknown", "unknown"]
+    messages = table_after(md, "### Messages")
+    assert messages[2][5:7] == ["unknown", "unknown"]
     assert "_lost and duplicates unknown: the sink delivers to a real URL" in md
     assert ["✗", "`lost`", "`== 0`", "unknown", "lost is unknown: the sink's url is not the embedded mock"] \
         in table_after(md, "### Expectations")
@@ -90,7 +97,7 @@ def test_no_expectations_and_no_errors():
     md = markdown_summary([no_expectations_run()])
     assert md.startswith("## ✅ smoke — passed")
     assert "### Expectations\n\nnone\n" in md
-    assert "### Errors\n\nnone\n" in md
+    assert "### Failed message-attempts\n\nnone\n" in md
 
 
 def test_timeout_status_is_visible():
@@ -117,7 +124,7 @@ def test_hostile_text_cannot_break_tables_or_inject_html():
     assert "<script>" not in md and "<b>" not in md
     assert "## ❌ \\<script\\>alert(1)\\</script\\>" in md
     assert "\n\\- not a list \\| x\n" in md
-    rows = table_after(md, "### Errors")
+    rows = table_after(md, "### Failed message-attempts")
     assert rows[2] == ["bad \\| reason \\<b\\>", "3"]
     assert rows[3] == ["\\`tick\\`", "1"]
 
@@ -147,3 +154,11 @@ def test_append_to_a_step_summary_with_text_already_there(tmp_path):
     path.write_text("# Build")          # no final newline
     write_markdown([passing_run()], path, append=True)
     assert path.read_text("utf-8").startswith("# Build\n\n## ✅ steady")
+
+
+def test_skipped_messages_count_each_message_once_beside_their_attempts():
+    md = markdown_summary([skipping_run()])
+    assert table_after(md, "### Skipped messages") == [["reason", "messages", "message-attempts"],
+                                                       [":---", "---:", "---:"], ["oversize", "10", "3,430"]]
+    assert table_after(md, "### Messages")[2][3] == "10"
+    assert table_after(md, "### Failed message-attempts")[2:] == [["status 503", "804"]]

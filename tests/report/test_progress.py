@@ -2,7 +2,9 @@ import io
 
 import pytest
 
-from sinkbench.report import ProgressLine, progress_text
+from sinkbench.report import ProgressLine, final_progress, progress_statement, progress_text
+
+from .results import failing_run, real_url_run
 
 
 class Clock:
@@ -19,8 +21,9 @@ def snap(elapsed, delivered, total=5000, **extra):
 
 
 def test_text_without_and_with_bar():
-    assert progress_text(snap(12.34, 2500)) == \
-        "12.3s  delivered 2,500/5,000  50%  500/s  requests 40  retries 3  errors 1  in flight 2"
+    assert progress_text(snap(12.34, 2500)) == ("12.3s  delivered 2,500/5,000  50%  500/s  requests 40  retries 3  "
+                                                "failed/skipped 1 message-attempt  in flight 2")
+    assert "failed/skipped 804 message-attempts" in progress_text(snap(1, 1, errors=804))
     with_bar = progress_text(snap(12.34, 2500), bar=True)
     assert "delivered 2,500/5,000  50% ▕██████████          ▏  500/s" in with_bar
     assert "▌" in progress_text(snap(1, 2625), bar=True)      # 10.5 of 20 cells
@@ -57,18 +60,28 @@ def test_tty_at_most_ten_redraws_a_second():
     assert out.getvalue().count("\r") <= 10
 
 
-def test_tty_finish_draws_the_latest_and_ends_the_line_once():
+def test_tty_finish_draws_the_final_figures_and_ends_the_line_once():
+    out, clock = io.StringIO(), Clock()
+    p = ProgressLine(out, tty=True, now=clock, width=300)
+    p.update(snap(4.8, 3810, total=5000))     # the last snapshot, taken before the run ended
+    p.finish(failing_run())
+    p.finish(failing_run())
+    p.update(snap(5.0, 4000))                 # too late: the line is finished
+    text = out.getvalue()
+    assert text.endswith("\x1b[K\n") and text.count("\n") == 1
+    last = text.splitlines()[-1].split("\r")[-1]
+    assert last.startswith("23.4s  delivered 4,812/5,000  96% ")
+    assert "lost 188  duplicates 0  requests 612  retries 112  failed/skipped 188 message-attempts" in last
+    assert "3,810" not in last
+
+
+def test_tty_finish_without_a_result_erases_the_line():
     out, clock = io.StringIO(), Clock()
     p = ProgressLine(out, tty=True, now=clock, width=200)
-    p.update(snap(0.0, 0))
-    clock.t += 0.01
-    p.update(snap(0.01, 5000))         # throttled, but finish shows it
+    p.update(snap(4.8, 3810))
     p.finish()
-    p.finish()
-    text = out.getvalue()
-    assert text.endswith("\x1b[K\n")
-    assert text.count("\n") == 1
-    assert "delivered 5,000/5,000 100%" in text.splitlines()[-1].split("\r")[-1]
+    assert out.getvalue().endswith("\x1b[K\r\x1b[K")      # drawn, then erased: nothing stale stays
+    assert "\n" not in out.getvalue()
 
 
 def test_tty_finish_without_updates_writes_nothing():
@@ -101,9 +114,47 @@ def test_plain_lines_every_interval():
         clock.t += 1.0
     p.finish()
     lines = out.getvalue().splitlines()
-    assert [line.split()[0] for line in lines] == ["5.0s", "10.0s"]
-    assert lines[0] == " 5.0s  delivered 2,500/5,000  50%  500/s  requests 40  retries 3  errors 1  in flight 2"
+    assert [line.split(":")[0] for line in lines] == ["progress at 5.0s", "progress at 10.0s"]
+    assert lines[0] == ("progress at 5.0s: 2,500 of 5,000 messages delivered (50%), 500/s; 40 requests, "
+                        "3 of them retries; 1 message-attempt failed or skipped; 2 messages in flight")
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_plain_lines_end_with_the_final_figures_never_a_stale_one():
+    # The issue: stderr to a file, a ~5 s run; the only line said "delivered 3,810/4,000" and the summary 4,000.
+    out, clock = io.StringIO(), Clock()
+    p = ProgressLine(out, tty=False, interval_s=5.0, now=clock)
+    clock.t += 5.0
+    p.update(snap(4.8, 3810, total=4000))
+    p.finish(failing_run())
+    p.finish(failing_run())
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("progress at 4.8s: 3,810 of 4,000 messages delivered (95%)")
+    assert lines[1:] == ["finished after 23.4s: 4,812 of 5,000 messages delivered (96%); 188 lost, 0 duplicates; "
+                         "612 requests, 112 of them retries; 188 message-attempts failed or skipped"]
+
+
+def test_plain_lines_without_a_result_end_with_nothing_more():
+    out, clock = io.StringIO(), Clock()
+    p = ProgressLine(out, tty=False, interval_s=5.0, now=clock)
+    clock.t += 5.0
+    p.update(snap(4.8, 3810, total=4000))
+    p.finish()
+    assert out.getvalue().count("\n") == 1 and out.getvalue().startswith("progress at 4.8s")
+
+
+def test_final_figures_come_from_the_result_and_leave_unknowns_out():
+    final = final_progress(real_url_run())
+    assert final == {"elapsed": 23.412, "delivered": 4812, "total": 5000, "requests": 612, "retries": 112,
+                     "errors": 188}
+    assert progress_statement(final, final=True) == (
+        "finished after 23.4s: 4,812 of 5,000 messages delivered (96%); 612 requests, 112 of them retries; "
+        "188 message-attempts failed or skipped")
+
+
+def test_live_lost_and_duplicates_are_shown_when_the_snapshot_has_them():
+    assert "lost 3  duplicates 0  requests 40" in progress_text(snap(1.0, 10, lost=3, duplicates=0))
+    assert "; 3 lost, 1 duplicate; " in progress_statement(snap(1.0, 10, lost=3, duplicates=1))
 
 
 def test_short_run_prints_no_plain_lines():
@@ -112,6 +163,7 @@ def test_short_run_prints_no_plain_lines():
         p.update(snap(0.5, 10))
         clock.t += 2
         p.update(snap(2.5, 5000))
+        p.finish(failing_run())        # no periodic line: no closing line either
     assert out.getvalue() == ""
 
 

@@ -22,9 +22,12 @@ def test_resample_to_width():
 def test_picture_shows_retries_and_errors_only_when_there_are_some():
     rows = [{"t": t, "delivered": 10, "requests": 1, "retries": 0, "errors": 0, "in_flight": 1} for t in range(8)]
     lines = timeline_picture(rows)
-    assert lines == ["delivered/s ████████  peak 10/s", "            0s    8s"]
+    assert lines == ["delivered ████████  peak 10 message-attempts/s", "          0s    8s"]
     rows[2]["retries"] = 4
-    assert timeline_picture(rows)[1] == "retries/s     █       peak 4/s"
+    assert timeline_picture(rows)[1] == "retries     █       peak 4 requests/s"
+    rows[3]["errors"] = 1
+    assert timeline_picture(rows)[2:] == ["failed/skipped    █      peak 1 message-attempts/s",
+                                          "               0s    8s"]
     assert timeline_picture([]) == []
 
 

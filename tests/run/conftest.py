@@ -23,9 +23,12 @@ SCENARIOS = ROOT / "scenarios"
 TOTAL_KEYS = ("total", "delivered", "failed", "skipped", "undelivered", "lost", "duplicates", "requests",
               "retries", "bytes")
 LATENCY_KEYS = ("count", "min", "p50", "p90", "p95", "p99", "max")
-TIMELINE_KEYS = ("t", "delivered", "requests", "retries", "errors", "in_flight")
+TIMELINE_KEYS = ("t", "delivered_message_attempts", "requests", "retries", "failed_or_skipped_message_attempts",
+                 "in_flight")
 EXPECTATION_KEYS = ("metric", "expression", "observed", "passed")
-REPORT_KEYS = ("scenario", "passed", "settings", "totals", "latency", "status_codes", "errors", "timeline",
+REPORT_KEYS = ("scenario", "passed", "settings", "totals", "latency", "requests_by_status",
+               "failed_message_attempts_by_reason", "skipped_messages_by_reason",
+               "skipped_message_attempts_by_reason", "timeline",
                "expectations", "endpoint")
 
 

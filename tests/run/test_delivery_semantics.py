@@ -52,12 +52,12 @@ def test_after_polling_is_at_most_once(outage_run: Callable[[str], CliResult]) -
     assert t["failed"] == t["lost"]            # every failed message is a lost one, and only those
     assert t["delivered"] == t["total"] - t["lost"]
     assert t["undelivered"] == 0
-    assert t["handed"] == t["total"]           # each message handed to the sink exactly once
+    assert t["message_attempts"] == t["total"]           # each message handed to the sink exactly once
     # individual, no retries: one request per message, except those abandoned after 3 consecutive
     # failures, which are never sent (how many depends on where the batches fall in the outage)
-    abandoned = rep["errors"].get("abandoned after 3 consecutive failures", 0)
+    abandoned = rep["failed_message_attempts_by_reason"].get("abandoned after 3 consecutive failures", 0)
     assert t["requests"] == t["total"] - abandoned
-    assert rep["status_codes"].get("503", 0) > 0
+    assert rep["requests_by_status"].get("503", 0) > 0
     check_accounting(rep)
 
 
@@ -72,9 +72,9 @@ def test_after_consuming_is_at_least_once(outage_run: Callable[[str], CliResult]
     assert t["failed"] == 0
     assert t["delivered"] == t["total"]
     assert t["duplicates"] >= 0                # delivered messages of a re-polled batch may arrive twice
-    assert t["handed"] > t["total"]            # the batches that failed in the outage were handed again
+    assert t["message_attempts"] > t["total"]            # the batches that failed in the outage were handed again
     assert t["requests"] > t["total"]
-    assert rep["status_codes"].get("503", 0) > 0
+    assert rep["requests_by_status"].get("503", 0) > 0
     check_accounting(rep)
 
 
@@ -148,10 +148,10 @@ def test_failing_health_check_delivers_nothing_and_is_judged_by_expectations(hea
     assert rep["status"] == "sink_not_opened"
     assert rep["passed"] is True
     t = rep["totals"]
-    assert t["delivered"] == 0 and t["handed"] == 0 and t["total"] == 200
+    assert t["delivered"] == 0 and t["message_attempts"] == 0 and t["total"] == 200
     assert t["lost"] == 200
     assert t["requests"] == 1                     # the health check itself
-    assert rep["status_codes"] == {"503": 1}
+    assert rep["requests_by_status"] == {"503": 1}
     assert rep["endpoint"]["requests"] == 1 and rep["endpoint"]["messages"] == 0
     assert any("503" in note for note in rep["notes"])
     case = next(c for c in ET.parse(r.junit).getroot().iter("testcase") if c.get("name") == "run status")
@@ -228,7 +228,7 @@ def test_a_batch_cut_off_by_the_timeout_keeps_what_was_already_decided(scenario_
     assert rep is not None and rep["status"] == "timeout", r.err
     check_accounting(rep)
     t = rep["totals"]
-    assert t["delivered"] == rep["status_codes"]["200"] > 0
-    assert t["failed"] == rep["status_codes"]["400"] > 0
+    assert t["delivered"] == rep["requests_by_status"]["200"] > 0
+    assert t["failed"] == rep["requests_by_status"]["400"] > 0
     assert t["undelivered"] == t["total"] - t["delivered"] - t["failed"] > 0
     assert len(list(read_stream(dead))) == t["failed"]

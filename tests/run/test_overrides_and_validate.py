@@ -46,7 +46,7 @@ def test_set_overrides_every_section_end_to_end(scenario_file: Callable[..., Pat
     assert rep["settings"]["endpoint"]["status"] == 202
     assert rep["settings"]["seed"] == 9
     assert rep["totals"]["requests"] == 200                        # individual: one request per message
-    assert rep["status_codes"] == {"202": 200}
+    assert rep["requests_by_status"] == {"202": 200}
     assert [(e["metric"], e["expression"], e["passed"]) for e in rep["expectations"]] == [
         ("requests", "== 200", True), ("delivered", "== total", True)]
     check_accounting(rep)

@@ -136,7 +136,7 @@ def test_unreachable_real_url_is_what_the_scenario_shows_not_exit_3(scenario_fil
     t = rep["totals"]
     assert t["delivered"] == 0 and t["failed"] == 30 and t["requests"] == 3
     assert t["lost"] is None and t["duplicates"] is None
-    assert sum(rep["errors"].values()) == 30
+    assert sum(rep["failed_message_attempts_by_reason"].values()) == 30
     check_accounting(rep)
 
 

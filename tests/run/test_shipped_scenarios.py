@@ -95,9 +95,9 @@ def test_shipped_scenario_json_report_has_the_documented_keys(name: str, shipped
         assert values == sorted(values), summary   # min ≤ p50 ≤ … ≤ max (ms)
     assert rep["latency"]["delivery"]["count"] == rep["totals"]["delivered"]
 
-    assert rep["status_codes"] and all(isinstance(n, int) for n in rep["status_codes"].values())
-    assert sum(rep["status_codes"].values()) <= rep["totals"]["requests"]
-    assert isinstance(rep["errors"], dict)
+    assert rep["requests_by_status"] and all(isinstance(n, int) for n in rep["requests_by_status"].values())
+    assert sum(rep["requests_by_status"].values()) <= rep["totals"]["requests"]
+    assert isinstance(rep["failed_message_attempts_by_reason"], dict)
 
     timeline = rep["timeline"]
     assert timeline, "one row per second"
@@ -105,7 +105,7 @@ def test_shipped_scenario_json_report_has_the_documented_keys(name: str, shipped
         for key in TIMELINE_KEYS:
             assert key in row, (key, row)
     assert [row["t"] for row in timeline] == list(range(len(timeline)))
-    assert sum(row["delivered"] for row in timeline) == rep["totals"]["delivered"]
+    assert sum(row["delivered_message_attempts"] for row in timeline) == rep["totals"]["delivered"]
     assert sum(row["requests"] for row in timeline) == rep["totals"]["requests"]
     assert sum(row["retries"] for row in timeline) == rep["totals"]["retries"]
 
@@ -146,7 +146,7 @@ def test_shipped_scenario_junit_and_markdown(name: str, shipped_reports: Path) -
 
     md = r.summary.read_text()
     assert r.report["scenario"] in md
-    assert "### Totals" in md and "### Expectations" in md
+    assert "### Messages" in md and "### Failed message-attempts" in md and "### Expectations" in md
 
 
 @pytest.mark.parametrize("path", [*(f"scenarios/{n}.toml" for n in SHIPPED), "config.toml",
