@@ -1,4 +1,4 @@
-"""Producing a stream's messages into a live Iggy server, as a real sink's feed (docs/external.md).
+"""Producing a stream's messages into a live Iggy server, as a real sink's feed (docs/fidelity.md).
 
 The opposite direction of `sinkbench.sources.iggy`: each message of a stream
 (synthetic, recorded) is sent to its stream, topic and partition with the
