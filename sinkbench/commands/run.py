@@ -21,8 +21,9 @@ examples:
 endpoint.latency=5ms, runtime.offset_commit=after_consuming); values are TOML
 values, bare words are strings.
 
-Progress goes to stderr (one updating line on a terminal, a plain line every
-5 s otherwise); the summary goes to stdout.
+Progress goes to stderr (one updating line on a terminal; otherwise a plain
+line every 5 s and a last one with the final figures); the summary goes to
+stdout.
 
 Exit codes: 0 every expectation held (also when there are none); 1 an
 expectation failed, or the run was interrupted; 2 invalid input (the message
@@ -89,11 +90,13 @@ def _run(args: argparse.Namespace, color: bool) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, bench.interrupt)
         progress = None if args.quiet else ProgressLine(sys.stderr, tty=sys.stderr.isatty())
+        result = None
         try:
-            return await bench.run(progress=(lambda snap: progress.update(snap.progress())) if progress else None)
+            result = await bench.run(progress=(lambda snap: progress.update(snap.progress())) if progress else None)
+            return result
         finally:
             if progress is not None:
-                progress.finish()
+                progress.finish(result)     # the run's final figures, never a snapshot taken before its end
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
