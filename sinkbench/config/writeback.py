@@ -1,4 +1,5 @@
-"""Writing tuned `[plugin_config]` keys back into a connector file, keeping everything else.
+"""Writing tuned `[plugin_config]` keys (and the runtime's `[[streams]]` keys) back into a connector file,
+keeping everything else.
 
 tomlkit edits the parsed document in place, so comments, key order, blank
 lines and every other section survive; only the changed values differ. The
@@ -26,6 +27,8 @@ from sinkbench.errors import InputError, Where
 from sinkbench.redact import toml_secrets
 from sinkbench.tomlsrc import load_toml
 
+STREAM_KEYS = ("batch_length", "poll_interval")     # runtime keys that live in the connector's [[streams]]
+
 
 class FileChangedError(OSError):
     """The file is no longer the text the write was planned (and its diff shown) from."""
@@ -51,14 +54,24 @@ class WriteBack:
         return toml_secrets(self.old_text, self.new_text).redact(text)
 
 
-def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
+def plan_write_back(path: str | Path, changes: Mapping[str, Any],
+                    streams: Mapping[str, Any] | None = None) -> WriteBack:
     """The connector file with `changes` applied to `[plugin_config]` (or a bare table).
 
     `changes` maps plugin_config keys to TOML-able values (durations as strings,
     e.g. "250ms"); `headers.NAME` sets one header. Unknown keys are refused.
+    `streams` maps the runtime's keys (`batch_length`, `poll_interval`) to the
+    values written into the first `[[streams]]` entry; a file without one is refused.
     """
     src = load_toml(path)
     doc = src.document
+    if streams:
+        unknown = [k for k in streams if k not in STREAM_KEYS]
+        if unknown:
+            raise InputError(f"'{unknown[0]}' is not a [[streams]] key sinkbench writes",
+                             Where(file=str(path), key=unknown[0]))
+        if not set_stream_keys(doc, streams):
+            raise InputError(f"no [[streams]] entry to write {', '.join(streams)} into", Where(file=str(path)))
     bare = "plugin_config" not in doc and "url" in doc
     if not bare and "plugin_config" not in doc:
         raise InputError("no [plugin_config] table to write into", Where(file=str(path)))
@@ -76,17 +89,43 @@ def plan_write_back(path: str | Path, changes: Mapping[str, Any]) -> WriteBack:
             if "headers" not in table:
                 table["headers"] = tomlkit.table()
             table["headers"][sub] = value
-        elif top in table:
-            old = table[top]
-            item = tomlkit.item(value)
-            # Keep the comment that followed the old value on its line.
-            if hasattr(old, "trivia") and hasattr(item, "trivia"):
-                item.trivia.comment = old.trivia.comment
-                item.trivia.comment_ws = old.trivia.comment_ws
-            table[top] = item
         else:
-            table[top] = value
+            _replace(table, top, value)
     return WriteBack(Path(path), src.text, tomlkit.dumps(doc))
+
+
+def has_stream_entry(data: Mapping[str, Any]) -> bool:
+    """Whether a connector file's data has a first `[[streams]]` entry to write the runtime's keys into."""
+    streams = data.get("streams")
+    return isinstance(streams, list) and bool(streams) and isinstance(streams[0], dict)
+
+
+def set_stream_keys(doc: tomlkit.TOMLDocument, changes: Mapping[str, Any], index: int = 0) -> bool:
+    """Set `changes` in the document's `[[streams]]` entry `index`, keeping trailing comments.
+
+    Returns False (and changes nothing) when there is no such entry.
+    """
+    streams = doc.get("streams")
+    if streams is None or not isinstance(streams, list) or len(streams) <= index \
+            or not isinstance(streams[index], dict):
+        return False
+    entry = streams[index]
+    for key, value in changes.items():
+        _replace(entry, key, value)
+    return True
+
+
+def _replace(table: Any, key: str, value: Any) -> None:
+    """Sets `table[key]`, keeping the comment that followed the old value on its line."""
+    if key not in table:
+        table[key] = value
+        return
+    old = table[key]
+    item = tomlkit.item(value)
+    if hasattr(old, "trivia") and hasattr(item, "trivia"):
+        item.trivia.comment = old.trivia.comment
+        item.trivia.comment_ws = old.trivia.comment_ws
+    table[key] = item
 
 
 def apply_write_back(plan: WriteBack, backup: bool = True) -> Path | None:

@@ -113,14 +113,24 @@ class Validation:
     batch_length: int
     poll_interval: float
     changed: dict[str, tuple[str, str]] = field(default_factory=dict)   # key → (before, after), as shown
+    defaults: dict[str, str] = field(default_factory=dict)   # key cleared in the form → its default, as shown
 
     @property
     def ok(self) -> bool:
         return not self.errors and self.loaded is not None
 
+    def describe(self, key: str) -> str:
+        """One change as the toast and the timeline show it: "max_retries 5→3 (default)"."""
+        before, after = self.changed[key]
+        if not after:
+            # A cleared field means the key's default: say which value that is ("3→(default)" did not).
+            default = self.defaults.get(key, "")
+            after = f"{default} (default)" if default else "none (default)"
+        return f"{key} {before or 'none'}→{after}"
+
     def label(self) -> str:
         """The timeline mark for these changes: "sink: max_retries 3→5, batch_mode ndjson→json_array"."""
-        parts = [f"{k} {a or '(default)'}→{b or '(default)'}" for k, (a, b) in self.changed.items()]
+        parts = [self.describe(k) for k in self.changed]
         return "sink: " + (", ".join(parts) if parts else "settings re-applied")
 
 
@@ -175,8 +185,22 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
             poll_interval = parse_duration(raw)
         except DurationError as exc:
             errors["poll_interval"] = str(exc)
+    defaults = {key: _default_text(key, loaded.settings if loaded is not None else None)
+                for key, (_, after) in changed.items() if not after}
     return Validation(errors=errors, warnings=warnings, table=new, loaded=loaded, batch_length=batch_length,
-                      poll_interval=poll_interval, changed=changed)
+                      poll_interval=poll_interval, changed=changed, defaults=defaults)
+
+
+def _default_text(key: str, settings: SinkSettings | None) -> str:
+    """The value a cleared field stands for, as the form shows values ("" when unknown or none)."""
+    if key == "batch_length":
+        return str(RUNTIME_BATCH_LENGTH)
+    if key == "poll_interval":
+        return format_duration(RUNTIME_POLL_INTERVAL)
+    if settings is None:      # the settings have errors: nothing resolved to read the default from
+        return ""
+    value = getattr(settings, key)
+    return format_duration(value) if key in DURATION_KEYS and value is not None else value_text(value)
 
 
 def _type_name(v: Any) -> str:

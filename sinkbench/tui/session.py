@@ -23,7 +23,12 @@ from typing import Any
 
 from sinkbench.clock import Clock
 from sinkbench.config.settings import ENHANCED_KEYS
-from sinkbench.config.writeback import WriteBack, apply_write_back, plan_write_back
+from sinkbench.config.writeback import (
+    WriteBack,
+    apply_write_back,
+    has_stream_entry,
+    plan_write_back,
+)
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.endpoint.client import AdminError
 from sinkbench.endpoint.settings import settings_to_dict
@@ -37,7 +42,7 @@ from sinkbench.scenario.load import parse_set, scenario_from_source
 from sinkbench.scenario.model import Scenario
 from sinkbench.tomlsrc import load_toml
 from sinkbench.tui.faults import LiveFaults, describe_endpoint, endpoint_document
-from sinkbench.tui.form import FIELD_KEYS, RUNTIME_KEYS, Validation
+from sinkbench.tui.form import DURATION_KEYS, FIELD_KEYS, RUNTIME_KEYS, Validation
 from sinkbench.tui.frames import Frame, FrameBuilder
 
 # The bundled default: the quickstart made continuous, so the session does not end after three seconds.
@@ -265,7 +270,8 @@ class Session:
             return self.error or ""
         held = sum(1 for e in r.expectations if e.passed)
         status = {RunStatus.COMPLETED: "completed", RunStatus.TIMEOUT: "timed out",
-                  RunStatus.INTERRUPTED: "interrupted", RunStatus.SINK_NOT_OPENED: "sink not opened"}[r.status]
+                  RunStatus.INTERRUPTED: "interrupted", RunStatus.SINK_NOT_OPENED: "sink not opened"}.get(
+                      r.status, str(r.status).replace("_", " "))   # a status added later reads as its name
         verdict = (f"{held}/{len(r.expectations)} expectations held" if r.expectations else "no expectations")
         return f"{status} after {format_seconds(r.duration)}, {verdict}"
 
@@ -444,8 +450,8 @@ class Session:
             raise ControlError("the settings have errors; fix the fields marked in red")
         sink_keys = [k for k in v.changed if k not in RUNTIME_KEYS]
         runtime_changed = (v.batch_length, v.poll_interval) != (self.runtime.batch_length, self.runtime.poll_interval)
-        sink_label = "sink: " + ", ".join(_change(k, *v.changed[k]) for k in sink_keys) if sink_keys else ""
-        runtime_label = ("runtime: " + ", ".join(_change(k, *v.changed[k]) for k in RUNTIME_KEYS if k in v.changed)
+        sink_label = "sink: " + ", ".join(v.describe(k) for k in sink_keys) if sink_keys else ""
+        runtime_label = ("runtime: " + ", ".join(v.describe(k) for k in RUNTIME_KEYS if k in v.changed)
                          if runtime_changed else "")
         if not sink_keys and not runtime_changed:
             return "nothing changed"
@@ -464,7 +470,10 @@ class Session:
         self.table = dict(v.table)
         self.sink_settings = v.loaded.settings
         self.runtime = dataclasses.replace(self.runtime, batch_length=v.batch_length, poll_interval=v.poll_interval)
+        # The runtime's keys are saved too (into the connector's [[streams]]): `w` used to drop them.
         self.changed_keys.update(sink_keys)
+        if runtime_changed:
+            self.changed_keys.update(k for k in RUNTIME_KEYS if k in v.changed)
         label = "; ".join(x for x in (sink_label, runtime_label) if x)
         self._event(label)
         return label if applied_now else f"{label} (kept for the next run: ctrl+r runs it)"
@@ -480,7 +489,8 @@ class Session:
                            "and there is no ./config.toml")
 
     def plan_save(self) -> SavePlan:
-        """The changed `[plugin_config]` keys written into the connector file, for a diff preview."""
+        """The changed keys written into the connector file, for a diff preview: sink keys into
+        `[plugin_config]`, the runtime's batch_length and poll_interval into the first `[[streams]]` entry."""
         target = self.save_target()
         display = self.display(target)
         if not self.changed_keys:
@@ -494,8 +504,18 @@ class Session:
         if not isinstance(current, dict):
             current = {}
         changes: dict[str, Any] = {}
+        streams: dict[str, Any] = {}
         not_written: list[str] = []
+        runtime = {"batch_length": self.runtime.batch_length,
+                   "poll_interval": format_duration(self.runtime.poll_interval)}
+        entry = data["streams"][0] if has_stream_entry(data) else None
         for key in sorted(self.changed_keys, key=FIELD_KEYS.index):
+            if key in RUNTIME_KEYS:
+                if entry is None:
+                    not_written.append(f"{key} = {runtime[key]}: the file has no [[streams]] entry to hold it")
+                elif not _same(key, entry.get(key), runtime[key]):
+                    streams[key] = runtime[key]
+                continue
             if key not in self.table:
                 if key in current:
                     not_written.append(f"{key}: cleared in the form, but the file keeps its value "
@@ -508,13 +528,15 @@ class Session:
             if left:
                 not_written.append(f"{', '.join(left)}: sinkbench-only keys the file keeps, which profile = "
                                    "\"iggy\" rejects; remove them by hand")
-        if not changes:
+        if not changes and not streams:
+            if not_written:
+                raise ControlError(f"nothing to save into {display}: " + "; ".join(not_written))
             raise ControlError(f"nothing to save: {display} already holds these settings")
         try:
-            plan = plan_write_back(target, changes)
+            plan = plan_write_back(target, changes, streams)
         except InputError as exc:
             raise ControlError(f"cannot save into {display}: {exc}") from None
-        return SavePlan(target, display, plan, changes, tuple(not_written))
+        return SavePlan(target, display, plan, {**changes, **streams}, tuple(not_written))
 
     def save(self, plan: SavePlan) -> Path | None:
         """Writes the plan (keeping a backup); returns the backup's path."""
@@ -550,15 +572,11 @@ class Session:
         return target
 
 
-def _change(key: str, before: str, after: str) -> str:
-    return f"{key} {before or '(default)'}→{after or '(default)'}"
-
-
 def _same(key: str, a: Any, b: Any) -> bool:
     """Whether a file's value and a tuned value are the same setting ("1s" and "1000ms" are)."""
     if a is None:
         return False
-    if isinstance(a, str) and isinstance(b, str) and key in ("timeout", "retry_delay", "max_retry_delay"):
+    if isinstance(a, str) and isinstance(b, str) and key in DURATION_KEYS:
         try:
             return parse_duration(a) == parse_duration(b)
         except DurationError:

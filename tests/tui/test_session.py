@@ -201,6 +201,46 @@ async def test_the_save_plan_writes_only_what_changed(tmp_path, connector):
         session.plan_save()
 
 
+async def test_runtime_keys_are_saved_into_streams_or_named_as_not_written(tmp_path, connector):
+    path = live_scenario(tmp_path, 'connector = "config.toml"\nurl = "mock"')
+    session = Session(open_scenario(path, env={}), env={}, cwd=tmp_path)
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    await session.apply(validate(session.table, initial, {**initial, "batch_length": "50", "poll_interval": "5ms",
+                                                           "max_retries": "6"}, session.runtime, env={}))
+    plan = session.plan_save()      # poll_interval 5ms is the file's own value: not a change to write
+    assert plan.changes == {"batch_length": 50, "max_retries": 6} and not plan.not_written
+    # A bare connector file (no [[streams]]): the runtime's keys are named, not silently dropped.
+    bare = tmp_path / "bare.toml"
+    bare.write_text('url = "http://127.0.0.1:8080/ingest"\nmax_retries = 3\n')
+    session = Session(open_scenario(live_scenario(tmp_path, 'connector = "bare.toml"\nurl = "mock"', "b.toml"),
+                                    env={}), env={}, cwd=tmp_path)
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    await session.apply(validate(session.table, initial, {**initial, "batch_length": "50"}, session.runtime, env={}))
+    with pytest.raises(ControlError, match=r"nothing to save into bare\.toml: batch_length = 50: the file has no "
+                                           r"\[\[streams\]\] entry to hold it"):
+        session.plan_save()
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    await session.apply(validate(session.table, initial, {**initial, "max_retries": "4"}, session.runtime, env={}))
+    plan = session.plan_save()
+    assert plan.changes == {"max_retries": 4}
+    assert plan.not_written == ("batch_length = 50: the file has no [[streams]] entry to hold it",)
+
+
+def test_a_cleared_field_names_the_default_it_stands_for(tmp_path):
+    sink = 'url = "mock"\nmax_retries = 7\nsuccess_status_codes = [200]\nprofile = "enhanced"\n' \
+           'dead_letter_path = "dead.jsonl"'
+    session = Session(open_scenario(live_scenario(tmp_path, sink), env={}), env={}, cwd=tmp_path)
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    cleared = {key: "" for key in ("max_retries", "success_status_codes", "dead_letter_path", "batch_length")}
+    v = validate(session.table, initial, {**initial, **cleared}, session.runtime, env={})
+    assert v.ok, v.errors
+    assert v.describe("max_retries") == "max_retries 7→3 (default)"
+    assert v.describe("success_status_codes") == "success_status_codes 200→200, 201, 202, 204 (default)"
+    assert v.describe("dead_letter_path") == "dead_letter_path dead.jsonl→none (default)"
+    assert v.describe("batch_length") == "batch_length 20→1000 (default)"
+    assert "→(default)" not in v.label()
+
+
 def test_without_a_connector_file_saving_says_where_it_looks(tmp_path):
     session = Session(open_scenario(live_scenario(tmp_path), env={}), env={}, cwd=tmp_path)
     with pytest.raises(ControlError, match=r"no connector file to save into.*\./config\.toml"):
