@@ -33,6 +33,7 @@ from werkzeug import Request, Response
 
 from sinkbench.feed.iggy import produce
 from sinkbench.model import Message, Schema
+from sinkbench.sources.recorded import StreamWriter, read_stream
 from tests.real_iggy.stack import ConnectorsRuntime, IggyServer, free_port
 
 # Headers that name the connection rather than the request.
@@ -101,12 +102,17 @@ class Capture:
 class Case:
     name: str
     schema: Schema
-    messages: list[Message]            # each with its partition
+    messages: list[Message]            # each with its partition (for `topic`)
     plugin_config: dict[str, Any]      # without url
     partitions: int = 1
     batch_length: int = 100
     stream: str = "diff_stream"
     topic: str = "diff_topic"
+    more_topics: dict[str, list[Message]] = field(default_factory=dict)  # other topics of the same stream
+
+    @property
+    def topics(self) -> dict[str, list[Message]]:
+        return {self.topic: self.messages, **self.more_topics}
 
 
 @dataclass
@@ -126,34 +132,51 @@ def load(server: IggyServer, case: Case) -> None:
     """Create the topic and produce the case's messages, partition by partition, in order."""
     import apache_iggy
 
-    server.create_topic(case.stream, case.topic, case.partitions)
+    for topic in case.topics:
+        server.create_topic(case.stream, topic, case.partitions)
 
     async def send() -> None:
         client = apache_iggy.IggyClient.from_connection_string(server.connection + "?reconnection_retries=0")
         await client.connect()
-        for partition in range(case.partitions):
-            mine = [m for m in case.messages if m.partition == partition]
-            if mine:
-                await produce(client, case.stream, case.topic, partition, mine, case.schema)
+        for topic, messages in case.topics.items():
+            for partition in range(case.partitions):
+                mine = [m for m in messages if m.partition == partition]
+                if mine:
+                    await produce(client, case.stream, topic, partition, mine, case.schema)
 
     asyncio.run(send())
 
 
 def record(server: IggyServer, case: Case, out: Path) -> Path:
-    done = run_sinkbench("record", "--connection", server.connection, "--stream", case.stream, "--topic",
-                         case.topic, "--from-start", "--until-end", "--schema", case.schema.value, "--out",
-                         str(out), "--quiet", cwd=out.parent)
-    assert done.returncode == 0, done.stderr
+    """`sinkbench record` each topic, then join the topics into one stream file (lines name their topic)."""
+    parts = []
+    for topic in case.topics:
+        part = out.with_name(f"{out.stem}.{topic}.jsonl")
+        done = run_sinkbench("record", "--connection", server.connection, "--stream", case.stream, "--topic",
+                             topic, "--from-start", "--until-end", "--schema", case.schema.value, "--out",
+                             str(part), "--quiet", cwd=out.parent)
+        assert done.returncode == 0, done.stderr
+        parts.append(part)
+    if len(parts) == 1:
+        parts[0].rename(out)
+        return out
+    with StreamWriter(out, stream=case.stream, topic=case.topic, schema=case.schema) as writer:
+        for part in parts:
+            for item in read_stream(part):
+                writer.write(item.topic, item.message)
     return out
 
 
 def streams_entry(case: Case, group: str = "sinkbench_diff") -> dict[str, Any]:
-    return {"stream": case.stream, "topics": [case.topic], "schema": case.schema.value,
+    return {"stream": case.stream, "topics": list(case.topics), "schema": case.schema.value,
             "batch_length": case.batch_length, "poll_interval": "5ms", "consumer_group": group}
 
 
 def run_real(start_connectors: Callable[..., ConnectorsRuntime], case: Case, url: str) -> ConnectorsRuntime:
-    return start_connectors({**case.plugin_config, "url": url}, [streams_entry(case)])
+    # A sink whose open() fails (a failing health check) never starts consuming: wait for the log only
+    # when it can come.
+    wait = not case.plugin_config.get("health_check_enabled", False)
+    return start_connectors({**case.plugin_config, "url": url}, [streams_entry(case)], wait=wait)
 
 
 def scenario_file(case: Case, stream_file: Path, url: str, out: Path, *, timeout: str = "60s") -> Path:
@@ -198,6 +221,41 @@ def comparable_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k not in CONNECTION_HEADERS}
 
 
+def lanes(requests: Sequence[Captured]) -> dict[tuple[str, int] | None, list[Captured]]:
+    """Requests per (topic, partition) of their first message, in order; one lane without metadata.
+
+    The runtime runs one task per topic, so only the order within a topic is
+    the connector's; across topics it is the scheduler's.
+    """
+    out: dict[tuple[str, int] | None, list[Captured]] = {}
+    for request in requests:
+        key = None
+        try:
+            first = json.loads(request.body.split(b"\n", 1)[0]) if request.body else None
+            if isinstance(first, list):
+                first = first[0] if first else None
+            if isinstance(first, dict) and isinstance(first.get("metadata"), dict):
+                key = (first["metadata"]["iggy_topic"], first["metadata"]["iggy_partition_id"])
+        except (ValueError, KeyError):
+            pass
+        out.setdefault(key, []).append(request)
+    return out
+
+
+def assert_same(sides: Sides) -> None:
+    """Same requests lane by lane: method, path, every header but Host, the body byte for byte."""
+    assert sides.real, "the real connector sent nothing"
+    real, engine = lanes(sides.real), lanes(sides.engine)
+    assert sorted(real, key=str) == sorted(engine, key=str), describe_difference(sides.real, sides.engine)
+    for key in real:
+        a_list, b_list = real[key], engine[key]
+        assert len(a_list) == len(b_list), f"lane {key}: " + describe_difference(a_list, b_list)
+        for a, b in zip(a_list, b_list):
+            assert (a.method, a.path) == (b.method, b.path), describe_difference(a_list, b_list)
+            assert comparable_headers(a.headers) == comparable_headers(b.headers), describe_difference(a_list, b_list)
+            assert a.body == b.body, f"lane {key}: " + describe_difference(a_list, b_list)
+
+
 def describe_difference(real: Sequence[Captured], engine: Sequence[Captured]) -> str:
     lines = [f"real sent {len(real)} requests, engine {len(engine)}"]
     for i, (a, b) in enumerate(zip(real, engine)):
@@ -210,3 +268,68 @@ def describe_difference(real: Sequence[Captured], engine: Sequence[Captured]) ->
         if len(lines) > 12:
             break
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ under faults
+
+
+@dataclass
+class Journal:
+    """What one side did to a sinkbench endpoint with faults: its stats and every request, in order."""
+
+    stats: dict[str, Any]
+    requests: list[dict[str, Any]]
+    report: dict[str, Any] | None = None
+
+    def shape(self) -> list[tuple[str, Any, int, Any]]:
+        """Per request: method, status or action, body size, messages counted."""
+        return [(r["method"], r["status"], r["body_bytes"], r["messages"]) for r in self.requests]
+
+    def gaps(self) -> list[float]:
+        times = [r["time"] for r in self.requests]
+        return [b - a for a, b in zip(times, times[1:])]
+
+
+def _read_endpoint(endpoint: Any) -> Journal:
+    from sinkbench.endpoint.client import AdminClient
+
+    async def read() -> Journal:
+        async with AdminClient(endpoint.admin_url) as admin:
+            return Journal(await admin.stats(), await admin.requests())
+
+    return asyncio.run(read())
+
+
+def _settle_endpoint(endpoint: Any, *, quiet: float = 2.0, first_within: float = 30.0, at_most: float = 90.0) -> None:
+    """Wait for the first request, then until the request count stayed the same for `quiet` seconds."""
+    start = time.monotonic()
+    seen, since = -1, time.monotonic()
+    while time.monotonic() - start < at_most:
+        count = _read_endpoint(endpoint).stats["requests"]
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif count == 0 and time.monotonic() - start > first_within:
+            return
+        elif count and time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+
+
+def both_faulted(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime], case: Case,
+                 endpoint_doc: dict[str, Any], workdir: Path, *, quiet: float = 2.0) -> tuple[Journal, Journal]:
+    """One case through both sides, each against its own sinkbench endpoint process with `endpoint_doc`."""
+    from sinkbench.endpoint.process import EndpointProcess
+    from sinkbench.endpoint.settings import parse_endpoint_settings
+
+    load(server, case)
+    recorded = record(server, case, workdir / f"{case.name}.jsonl")
+    settings = parse_endpoint_settings(endpoint_doc, path=())
+    with EndpointProcess(settings) as real_end, EndpointProcess(settings) as engine_end:
+        runtime = run_real(start_connectors, case, real_end.url + "ingest")
+        _settle_endpoint(real_end, quiet=quiet)
+        runtime.stop()
+        real = _read_endpoint(real_end)
+        report = run_engine(case, recorded, engine_end.url + "ingest", workdir)
+        engine = _read_endpoint(engine_end)
+        engine.report = report
+    return real, engine

@@ -18,7 +18,7 @@ import pytest
 
 from sinkbench.model import Schema
 from sinkbench.sources.recorded import read_stream
-from tests.real_iggy.differential import Case, both, comparable_headers, describe_difference
+from tests.real_iggy.differential import Case, assert_same, both
 
 pytestmark = pytest.mark.real_iggy
 
@@ -30,16 +30,6 @@ def _messages(tmp_path: Path, name: str, schema: str, lines: list[dict]):
     header = {"sinkbench_stream": 1, "stream": "s", "topic": "t", "schema": schema}
     path.write_bytes(b"\n".join(orjson.dumps(x) for x in [header, *lines]) + b"\n")
     return [sm.message for sm in read_stream(path)]
-
-
-def assert_same(sides) -> None:
-    real, engine = sides.real, sides.engine
-    assert real, "the real connector sent nothing"
-    assert len(real) == len(engine), describe_difference(real, engine)
-    for a, b in zip(real, engine):
-        assert (a.method, a.path) == (b.method, b.path), describe_difference(real, engine)
-        assert comparable_headers(a.headers) == comparable_headers(b.headers), describe_difference(real, engine)
-        assert a.body == b.body, describe_difference(real, engine)
 
 
 @pytest.mark.parametrize("case", DOC["cases"], ids=[c["name"] for c in DOC["cases"]])
