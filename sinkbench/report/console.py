@@ -213,12 +213,26 @@ _BAR_WIDTH = 20
 TTY_MIN_INTERVAL_S = 0.1     # at most 10 redraws a second
 
 
-def progress_text(snapshot: Mapping[str, Any], *, bar: bool = False) -> str:
+def progress_text(snapshot: Mapping[str, Any], *, bar: bool = False, width: int | None = None) -> str:
     """The terminal's progress line from a snapshot (missing keys are left out).
 
     Snapshot keys: elapsed (s), delivered, total, lost, duplicates, in_flight (messages), rate
     (delivered per second), requests, retries (requests), errors (failed or skipped message-attempts).
+    Within `width` columns: the bar goes first, then whole figures from the end; only the time and
+    the delivered count stay whatever the width, cut if they must be.
     """
+    parts = _progress_parts(snapshot, bar)
+    if width is None:
+        return "  ".join(parts)
+    if bar and len("  ".join(parts)) > width:
+        parts = _progress_parts(snapshot, False)
+    while len(parts) > 2 and len("  ".join(parts)) > width:     # the time and the delivered count stay
+        parts.pop()
+    return "  ".join(parts)[:max(width, 1)]
+
+
+def _progress_parts(snapshot: Mapping[str, Any], bar: bool) -> list[str]:
+    """The progress line's figures, most telling first: what arrived, what went wrong, then the traffic."""
     elapsed = snapshot.get("elapsed")
     delivered = snapshot.get("delivered")
     total = snapshot.get("total")
@@ -234,18 +248,18 @@ def progress_text(snapshot: Mapping[str, Any], *, bar: bool = False) -> str:
     rate = snapshot.get("rate")
     if rate is not None:
         parts.append(f"{fmt.count(round(rate))}/s")
-    for key, label in (("lost", "lost"), ("duplicates", "duplicates"), ("requests", "requests"),
-                       ("retries", "retries")):
+    for key in ("lost", "duplicates"):
         value = snapshot.get(key)
         if value is not None:
-            parts.append(f"{label} {fmt.count(value)}")
+            parts.append(f"{key} {fmt.count(value)}")
     errors = snapshot.get("errors")
     if errors is not None:
         parts.append(f"failed/skipped {_units(errors, 'message-attempt')}")
-    in_flight = snapshot.get("in_flight")
-    if in_flight is not None:
-        parts.append(f"in flight {fmt.count(in_flight)}")
-    return "  ".join(p for p in parts if p)
+    for key, label in (("requests", "requests"), ("retries", "retries"), ("in_flight", "in flight")):
+        value = snapshot.get(key)
+        if value is not None:
+            parts.append(f"{label} {fmt.count(value)}")
+    return [p for p in parts if p]
 
 
 def progress_statement(snapshot: Mapping[str, Any], *, final: bool = False) -> str:
@@ -374,7 +388,7 @@ class ProgressLine:
             # Too soon after the last redraw: skipped; a later one (or finish) shows newer figures.
             if self._last is not None and t - self._last < TTY_MIN_INTERVAL_S:
                 return
-            self._draw(progress_text(snapshot, bar=True))
+            self._draw(snapshot)
             self._last = t
         elif self._last is None or t - self._last >= self._interval:
             self._write(progress_statement(snapshot) + "\n")
@@ -393,7 +407,7 @@ class ProgressLine:
             if final is None:
                 self._write("\r\x1b[K")
             else:
-                self._draw(progress_text(final, bar=True))
+                self._draw(final)
                 self._write("\n")
             self._open = False
         elif self._printed and final is not None:
@@ -405,8 +419,8 @@ class ProgressLine:
     def __exit__(self, *exc: object) -> None:
         self.finish()
 
-    def _draw(self, text: str) -> None:
-        self._write("\r" + text[: max(1, self._columns() - 1)] + "\x1b[K")
+    def _draw(self, snapshot: Mapping[str, Any]) -> None:
+        self._write("\r" + progress_text(snapshot, bar=True, width=self._columns() - 1) + "\x1b[K")
         self._open = True
 
     def _write(self, text: str) -> None:
@@ -417,6 +431,8 @@ class ProgressLine:
         if self._width is not None:
             return self._width
         try:
-            return os.get_terminal_size(self._stream.fileno()).columns
+            columns = os.get_terminal_size(self._stream.fileno()).columns
         except (AttributeError, OSError, ValueError):
             return 80
+        # A pseudo-terminal nobody sized (script, some CI runners) reports 0 columns.
+        return columns if columns > 0 else 80

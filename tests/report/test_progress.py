@@ -1,4 +1,5 @@
 import io
+import os
 
 import pytest
 
@@ -21,8 +22,8 @@ def snap(elapsed, delivered, total=5000, **extra):
 
 
 def test_text_without_and_with_bar():
-    assert progress_text(snap(12.34, 2500)) == ("12.3s  delivered 2,500/5,000  50%  500/s  requests 40  retries 3  "
-                                                "failed/skipped 1 message-attempt  in flight 2")
+    assert progress_text(snap(12.34, 2500)) == ("12.3s  delivered 2,500/5,000  50%  500/s  "
+                                                "failed/skipped 1 message-attempt  requests 40  retries 3  in flight 2")
     assert "failed/skipped 804 message-attempts" in progress_text(snap(1, 1, errors=804))
     with_bar = progress_text(snap(12.34, 2500), bar=True)
     assert "delivered 2,500/5,000  50% ▕██████████          ▏  500/s" in with_bar
@@ -71,7 +72,7 @@ def test_tty_finish_draws_the_final_figures_and_ends_the_line_once():
     assert text.endswith("\x1b[K\n") and text.count("\n") == 1
     last = text.splitlines()[-1].split("\r")[-1]
     assert last.startswith("23.4s  delivered 4,812/5,000  96% ")
-    assert "lost 188  duplicates 0  requests 612  retries 112  failed/skipped 188 message-attempts" in last
+    assert last.endswith("lost 188  duplicates 0  failed/skipped 188 message-attempts  requests 612  retries 112\x1b[K")
     assert "3,810" not in last
 
 
@@ -99,11 +100,30 @@ def test_tty_line_is_cut_to_the_terminal_width():
     assert len(line[1:-3]) == 29
 
 
+def test_a_narrow_terminal_drops_the_bar_then_whole_figures_never_cuts_one():
+    out = io.StringIO()
+    p = ProgressLine(out, tty=True, now=Clock(), width=60)
+    p.update(snap(1.0, 100))
+    assert out.getvalue() == "\r 1.0s  delivered 100/5,000   2%  500/s\x1b[K"
+
+
 def test_tty_width_of_a_stream_without_a_terminal_defaults_to_80():
     out = io.StringIO()
     p = ProgressLine(out, tty=True, now=Clock())
-    p.update(snap(1.0, 100, total=10**12, rate=123456789.0, requests=10**12, retries=10**12))
-    assert len(out.getvalue()) == 1 + 79 + 3
+    p.update(snap(1.0, 100, total=10**3, rate=123456789.0, requests=10**12, retries=10**12))
+    text = out.getvalue()[1:-3]
+    assert text == " 1.0s  delivered 100/1,000  10%  123,456,789/s"     # 80 columns: no room for the bar
+    assert len(text) <= 79 and len(text + "  failed/skipped 1 message-attempt") > 79
+
+
+def test_tty_of_zero_columns_is_taken_as_80(monkeypatch):
+    # `script` and some CI runners give a pseudo-terminal that reports 0 columns: the line must not be cut to nothing.
+    monkeypatch.setattr("os.get_terminal_size", lambda fd: os.terminal_size((0, 0)))
+    out = io.StringIO()
+    out.fileno = lambda: 2
+    p = ProgressLine(out, tty=True, now=Clock())
+    p.update(snap(1.0, 100))
+    assert out.getvalue().startswith("\r 1.0s  delivered 100/5,000")
 
 
 def test_plain_lines_every_interval():
@@ -153,7 +173,7 @@ def test_final_figures_come_from_the_result_and_leave_unknowns_out():
 
 
 def test_live_lost_and_duplicates_are_shown_when_the_snapshot_has_them():
-    assert "lost 3  duplicates 0  requests 40" in progress_text(snap(1.0, 10, lost=3, duplicates=0))
+    assert "lost 3  duplicates 0  failed/skipped" in progress_text(snap(1.0, 10, lost=3, duplicates=0))
     assert "; 3 lost, 1 duplicate; " in progress_statement(snap(1.0, 10, lost=3, duplicates=1))
 
 
