@@ -10,11 +10,13 @@ a second. Nothing here imports Textual.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from sinkbench.errors import InputError, Where
-from sinkbench.sweep.chart import chart_text, trade_off
+from sinkbench.report._text import one_line
+from sinkbench.sweep.chart import TEXT_WIDTH, chart_text, trade_off
 from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, Objective, parse_objective
 from sinkbench.sweep.plan import (
     VARY,
@@ -24,7 +26,7 @@ from sinkbench.sweep.plan import (
     split_top_level,
     validate_plan,
 )
-from sinkbench.sweep.report import best_line, table_lines
+from sinkbench.sweep.report import best_line, columns
 from sinkbench.sweep.runner import Outcome, SweepResult, SweepRunner
 
 MAX_IN_SESSION = 8   # more belongs to `sinkbench sweep`, which can run unattended
@@ -106,11 +108,80 @@ class SessionSweep:
         return SweepResult.ranked(self.plan, self.objective, outcomes, interrupted=self._runner.interrupted)
 
 
+# Columns the screen drops first when the table is wider than it, the objective's own last; the rank, the
+# varied settings, drain and the verdict always stay.
+DROP_ORDER = ("bytes", "retries", "delivered", "p95", "dups", "p99", "requests", "lost")
+METRIC_OF = {"dups": "duplicates"}     # a column's header → the objective's name of its metric
+
+
 def result_text(sweep: SweepResult) -> str:
     """The ranked table, the errors, the trade-off chart and the best line, as the screen shows them."""
-    lines = [f"sorted by: {sweep.objective.text}", "", *table_lines(sweep)]
-    lines += [f"#{row.rank} {row.outcome.status}: {row.outcome.error}" for row in sweep.rows if row.outcome.error]
-    lines += ["", *chart_text(trade_off(sweep)), "", best_line(sweep)]
+    return "\n".join(result_lines(sweep))
+
+
+def result_lines(sweep: SweepResult, width: int | None = None) -> list[str]:
+    """`result_text`'s lines fitted to `width` cells: table columns dropped (and named) when they do not fit,
+    the chart narrowed, prose wrapped. `width=None`: no limit."""
+    lines = [*_wrap(f"sorted by: {sweep.objective.text}", width), "", *fitted_table(sweep, width)]
+    for row in sweep.rows:
+        if row.outcome.error:
+            lines += _wrap(f"#{row.rank} {row.outcome.status}: {row.outcome.error}", width)
+    lines += ["", *_chart(sweep, width), ""]
+    lines += _wrap(best_line(sweep), width)
     if sweep.interrupted:
         lines.append("the sweep was interrupted")
-    return "\n".join(lines)
+    return lines
+
+
+def fitted_table(sweep: SweepResult, width: int | None = None) -> list[str]:
+    """The comparison table (as `sinkbench sweep` prints it) in `width` cells, dropping the columns of
+    DROP_ORDER that do not fit, objective ones last, and saying which."""
+    cols = columns(sweep)
+    body = [[one_line(c.cell(row)) for c in cols] for row in sweep.rows]
+    widths = [max([len(c.header), *(len(r[i]) for r in body)]) for i, c in enumerate(cols)]
+    keep = list(range(len(cols)))
+    in_objective = {c.metric.name for c in sweep.objective.criteria}
+    order = sorted((i for i, c in enumerate(cols) if c.header in DROP_ORDER),
+                   key=lambda i: (METRIC_OF.get(cols[i].header, cols[i].header) in in_objective,
+                                  DROP_ORDER.index(cols[i].header)))
+
+    def size() -> int:
+        return sum(widths[i] for i in keep) + 2 * (len(keep) - 1)
+
+    dropped = []
+    while width is not None and size() > width and order:
+        i = order.pop(0)
+        keep.remove(i)
+        dropped.append(cols[i].header)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cells[i].rjust(widths[i]) if cols[i].right else cells[i].ljust(widths[i])
+                         for i in keep).rstrip()
+
+    out = [line([c.header for c in cols]), *(line(cells) for cells in body)]
+    if dropped:
+        out += _wrap(f"(no room for {', '.join(sorted(dropped, key=DROP_ORDER.index))}: "
+                     "a wider terminal shows them, as does `sinkbench sweep`)", width)
+    if width is not None and size() > width:
+        out += _wrap("(the table is wider than the screen: scroll right for the rest)", width)
+    return out
+
+
+def _chart(sweep: SweepResult, width: int | None) -> list[str]:
+    """The trade-off chart, narrowed until its picture fits; its notes wrapped."""
+    chart = trade_off(sweep)
+    plot_width = TEXT_WIDTH
+    while True:
+        lines = chart_text(chart, width=plot_width)
+        axis = next((i for i, line in enumerate(lines) if "└" in line), None)
+        picture, notes = (lines[:axis + 2], lines[axis + 2:]) if axis is not None else ([], lines)
+        if width is None or plot_width <= 8 or max((len(x) for x in picture), default=0) <= width:
+            break
+        plot_width -= 4
+    return picture + [w for note in notes for w in _wrap(note, width)]
+
+
+def _wrap(text: str, width: int | None) -> list[str]:
+    if width is None or len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, max(8, width), subsequent_indent="  ", break_on_hyphens=False) or [text]

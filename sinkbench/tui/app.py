@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,14 @@ from sinkbench.tui.session import BenchFactory, Opened, Session, describe_error
 
 REFRESH_INTERVAL = 0.5    # seconds between two renders of the dashboard (bench/tui_overhead.py)
 THEMES = ("textual-dark", "textual-light")
+
+
+@dataclass(frozen=True)
+class Toast:
+    message: str
+    title: str
+    severity: SeverityLevel
+    timeout: float
 
 
 class SinkbenchApp(App[None]):
@@ -55,6 +65,9 @@ class SinkbenchApp(App[None]):
         self._bench_worker: Worker[Any] | None = None
         self._quit_task: asyncio.Task[None] | None = None   # the quit a SIGTERM/SIGINT started
         self.dashboard = DashboardScreen(id="dashboard")
+        self._dialogs = 0                                  # dialogs open (they hold the toasts)
+        self._held: list[Toast] = []
+        self._on_screen: list[tuple[float, Toast]] = []    # (when it goes, toast)
 
     def get_default_screen(self) -> Screen:
         return self.dashboard
@@ -141,9 +154,48 @@ class SinkbenchApp(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
+        toast = Toast(message, title, severity, self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        if self._dialogs:
+            self._held.append(toast)   # shown when the dialog closes: a toast over it hid its text
+            return
+        self._show(toast)
+
+    def notify_now(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+                   timeout: float | None = None) -> None:
+        """A dialog's own answer to a key pressed in it: shown at once, even over the dialog."""
+        self._show(Toast(message, title, severity, self.NOTIFICATION_TIMEOUT if timeout is None else timeout))
+
+    def _show(self, toast: Toast) -> None:
+        now = time.monotonic()
+        self._on_screen = [(end, t) for end, t in self._on_screen if end > now] + [(now + toast.timeout, toast)]
         # Always text: the messages quote file names, keys and typed values ("no [plugin_config] table to write
         # into", "got '[/]'"), which as markup lose their brackets or raise and kill the app.
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        super().notify(toast.message, title=toast.title, severity=toast.severity, timeout=toast.timeout,
+                       markup=False)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        from sinkbench.tui.screens.dialog import HoldsToasts
+
+        if isinstance(screen, HoldsToasts):
+            self.hold_notifications()   # released when the screen is removed
+        return super().push_screen(screen, *args, **kwargs)
+
+    def hold_notifications(self) -> None:
+        """A dialog opened: the toasts on screen go away until it closes, and new ones wait for that too."""
+        self._dialogs += 1
+        if self._dialogs == 1:
+            now = time.monotonic()
+            self._held = [t for end, t in self._on_screen if end > now]
+            self._on_screen = []
+            self.clear_notifications()
+
+    def release_notifications(self) -> None:
+        """The last dialog closed: what it held is shown again, each for its full time."""
+        self._dialogs = max(0, self._dialogs - 1)
+        if not self._dialogs:
+            held, self._held = self._held, []
+            for toast in held:
+                self._show(toast)
 
     def control(self, work: Coroutine[Any, Any, str], *, quiet: bool = False) -> Worker[str]:
         """Runs a control (a break, new settings, an export) as a worker; its end is reported below."""

@@ -14,7 +14,7 @@ from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.accounting import Attempt
 from sinkbench.run.metrics import Snapshot
 from sinkbench.tui.faults import LiveFaults, describe_endpoint, endpoint_document
-from sinkbench.tui.frames import Frame
+from sinkbench.tui.frames import Frame, LogRow
 from sinkbench.tui.session import Session
 
 BATCH = 100
@@ -107,3 +107,35 @@ def frames(session: Session, *, down: bool, until: float = 12.0) -> list[Frame]:
             live_faults=live.labels()))
         t = round(t + 0.5, 3)
     return out
+
+
+def crowded(session: Session) -> list[Frame]:
+    """The outage's last frame made as wide as a long run makes it: eight-digit counts, latencies from
+    microseconds to seconds (the figures a newcomer saw run together), every break at once, nine status
+    codes, long marks and a long event in the log."""
+    import dataclasses
+
+    last = frames(session, down=True)[-1]
+    builder = session.builder
+    live = LiveFaults(down="503", too_many=2, error_rate=0.3, latency=0.2, rate_limit=20)
+    labels = ["endpoint: take down (503)", "endpoint: back to normal (the scenario's settings)",
+              "sink: max_retries 3→6, retry_delay 1s→250ms, batch_mode ndjson→json_array; "
+              "runtime: batch_length 100→50, poll_interval 5ms→20ms", "endpoint: error rate 30% (500)",
+              "endpoint: 429 with Retry-After 2s", "endpoint: latency 200ms", "endpoint: rate limit 20/s"]
+    snap = dataclasses.replace(
+        last.snapshot, fed=98_765_432, delivered=87_654_321, failed=12_345_678, skipped=1_234_567,
+        requests=9_876_543, retries=8_765_432, errors=12_345_678, in_flight=100_000, rate=123_456.0,
+        request_rate=12_345.0, total=None,
+        status_codes={"200": 8_123_456, "429": 654_321, "500": 543_210, "502": 1_234, "503": 432_100, "504": 321,
+                      "reset": 4_321, "timeout": 321, "connect": 21},
+        latency_request={"count": 9_876_543, "min": 0.2, "p50": 4.46, "p90": 4.93, "p95": 5.1, "p99": 5.32,
+                         "max": 5.32, "avg": 4.5},
+        latency_delivery={"count": 87_654_321, "min": 0.412, "p50": 8.63, "p90": 912.0, "p95": 2_400.0,
+                          "p99": 16_700.0, "max": 16_700.0, "avg": 800.0})
+    doc = endpoint_document(settings_to_dict(session.scenario.endpoint), live)
+    frame = builder.update(snap, state="running", lost=11_111_111, duplicates=2_222_222,
+                           endpoint_lines=describe_endpoint(doc, len(live.rules)), sink=session.sink_line(),
+                           live_faults=live.labels())
+    # The changes come in one burst after the last request, so the log shows them on top, newest first.
+    events = tuple(LogRow(t=round(12.16 + i / 100, 2), kind="event", text=label) for i, label in enumerate(labels))
+    return [dataclasses.replace(frame, marks=tuple((12, label) for label in labels), log=events[::-1] + frame.log)]

@@ -10,6 +10,7 @@ import json
 import pytest
 from textual.widgets import Input, Select, Static
 
+from sinkbench.config.connector import load_connector
 from sinkbench.config.load import resolve_sink
 from sinkbench.errors import BenchError, InputErrors, Where
 from sinkbench.run.bench import BenchRun
@@ -256,6 +257,80 @@ async def test_save_rewrites_the_connector_file_with_its_comments(tmp_path, conn
     assert (tmp_path / "config.toml.bak").read_text() == original
 
 
+async def test_save_writes_the_runtime_keys_into_streams_too(tmp_path, connector):
+    """Batch length and poll interval go to the first [[streams]] entry, the sink keys to [plugin_config]:
+    `w` used to say "save 2 setting(s)" and drop the runtime's two."""
+    original = connector.read_text()
+    path = live_scenario(tmp_path, 'connector = "config.toml"\nurl = "mock"')
+    app = make_app(open_scenario(path, env={}), bench_factory=in_process, env={}, cwd=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await running(app)
+        await pilot.press("s")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#field-batch_length", Input).value = "50"
+        form.query_one("#field-poll_interval", Input).value = "20ms"
+        form.query_one("#field-max_retries", Input).value = "6"
+        form.query_one("#field-retry_delay", Input).value = "250ms"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen)
+        assert app.screen.plan.changes == {"batch_length": 50, "poll_interval": "20ms", "max_retries": 6,
+                                           "retry_delay": "250ms"}
+        assert "save 4 settings into config.toml" in str(app.screen.query_one(".title", Static).content)
+        await pilot.press("y")
+        await pilot.pause()
+        await app.action_quit()
+    text = connector.read_text()
+    assert "batch_length = 50           # messages per poll (runtime default 1000)" in text
+    assert 'poll_interval = "20ms"        # how often the runtime polls each topic' in text
+    assert "max_retries = 6" in text and 'retry_delay = "250ms"' in text
+    changed = ("batch_length", "poll_interval", "max_retries", "retry_delay")
+    for line in original.splitlines():                            # every comment, section and other key kept
+        if not line.startswith(changed):
+            assert line in text.splitlines(), line
+    loaded = load_connector(connector, env={})
+    assert (loaded.streams[0].batch_length, loaded.streams[0].poll_interval) == (50, 0.02)
+    assert (loaded.sink.settings.max_retries, loaded.sink.settings.retry_delay) == (6, 0.25)
+
+
+async def test_the_form_focuses_its_first_field_and_a_cleared_field_names_its_default(opened_live, tmp_path):
+    app = make_app(opened_live(), bench_factory=in_process, env={}, cwd=tmp_path)
+    notes: list[str] = []
+    show = app.notify
+
+    def notify(message: str, **kw) -> None:
+        notes.append(str(message))
+        show(message, **kw)
+
+    app.notify = notify   # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        bench = await running(app)
+        await pilot.press("s")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SettingsScreen)
+        assert app.focused is form.query_one("#field-batch_mode", Select)
+        form.query_one("#field-max_retries", Input).value = "7"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#field-max_retries", Input).value = ""      # back to the default
+        app.screen.query_one("#field-poll_interval", Input).value = ""
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert bench.sink_settings.max_retries == 3
+        assert any("max_retries 7→3 (default)" in n and "poll_interval 50ms→5ms (default)" in n for n in notes), notes
+        assert not any("(default)" in n and "→(default)" in n for n in notes)
+        await app.action_quit()
+
+
 async def test_pause_export_and_restart(opened_live, tmp_path):
     app = make_app(opened_live(), bench_factory=in_process, env={}, cwd=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -274,8 +349,8 @@ async def test_pause_export_and_restart(opened_live, tmp_path):
         await pilot.press("enter")
         await settle(app, pilot)
         report = json.loads((tmp_path / "out" / "report.json").read_text())
-        for key in ("scenario", "passed", "settings", "totals", "latency", "status_codes", "errors", "timeline",
-                    "expectations", "endpoint"):
+        # (The report's full shape is tests/report's business; these keys are the export's own.)
+        for key in ("scenario", "passed", "settings", "totals", "latency", "timeline", "expectations", "endpoint"):
             assert key in report
         assert report["scenario"] == "live" and report["totals"]["delivered"] > 0
 

@@ -16,13 +16,15 @@ from sinkbench.tui.app import make_app
 from sinkbench.tui.form import initial_values, validate
 from sinkbench.tui.session import Session, default_scenario
 
-from .replay import frames
+from .replay import crowded, frames
 
 SMALL = (80, 24)
+MEDIUM = (120, 36)      # the size a newcomer saw the latency pane run its values together at
 LARGE = (160, 48)
+HUGE = (200, 60)
 
 
-def _app(cwd: Path, *, down: bool = False, tuned: dict[str, str] | None = None):
+def _app(cwd: Path, *, down: bool = False, tuned: dict[str, str] | None = None, busy: bool = False):
     opened = default_scenario(cwd, env={})
 
     def replay(session: Session):
@@ -31,7 +33,7 @@ def _app(cwd: Path, *, down: bool = False, tuned: dict[str, str] | None = None):
             initial = initial_values(s.table, s.sink_settings, s.runtime)
             v = validate(s.table, initial, {**initial, **tuned}, s.runtime, env={})
             asyncio.run(s.apply(v))
-        return frames(session, down=down)[-1:]
+        return crowded(session) if busy else frames(session, down=down)[-1:]
 
     return make_app(opened, env={}, cwd=cwd, replay=replay)
 
@@ -50,6 +52,29 @@ def test_during_an_outage_small(snap_compare, tmp_path):
 
 def test_during_an_outage_large(snap_compare, tmp_path):
     assert snap_compare(_app(tmp_path, down=True), terminal_size=LARGE)
+
+
+def test_during_an_outage_medium(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=MEDIUM)
+
+
+def test_during_an_outage_huge(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=HUGE)
+
+
+def test_a_long_busy_run_medium(snap_compare, tmp_path):
+    """Eight-digit counts, latencies from 4.46ms to 16.7s, every break, nine codes, long marks."""
+    assert snap_compare(_app(tmp_path, busy=True), terminal_size=MEDIUM)
+
+
+def test_a_long_busy_run_huge(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, busy=True), terminal_size=HUGE)
+
+
+def test_save_diff_with_runtime_keys_medium(snap_compare, tmp_path, connector):
+    app = _app(tmp_path, tuned={"max_retries": "6", "retry_delay": "250ms", "batch_length": "50",
+                                "poll_interval": "20ms"})
+    assert snap_compare(app, terminal_size=MEDIUM, press=["w", "_"])
 
 
 def test_settings_form_with_a_validation_error(snap_compare, tmp_path):

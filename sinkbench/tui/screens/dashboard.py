@@ -90,7 +90,7 @@ class DashboardScreen(Screen[None]):
             yield EndpointPane(id="endpoint")
             yield StatusPane(id="status")
             yield RequestLogPane(id="log")
-        yield Footer()
+        yield Footer(compact=True)   # the full one lost "? help" at 80 columns
 
     _panes: list[FramePane] | None = None
 

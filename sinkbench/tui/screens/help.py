@@ -6,11 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sinkbench.tui.screens.dialog import Dialog
 
-class HelpScreen(ModalScreen[None]):
+
+class HelpScreen(Dialog[None]):
     BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close", id="help.close", tooltip="Back to the run")]
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from sinkbench.tui.screens.dialog import Dialog
 
-class OpenScreen(ModalScreen[Path | None]):
+
+class OpenScreen(Dialog[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="open.cancel", tooltip="Keep the current scenario")]
 
     def __init__(self, folder: Path, scenarios: list[tuple[Path, str, str]]) -> None:

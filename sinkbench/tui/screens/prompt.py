@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from sinkbench.tui.screens.dialog import Dialog
 
-class ValuePrompt(ModalScreen[str | None]):
+
+class ValuePrompt(Dialog[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel", tooltip="Close without a change")]
 
     def __init__(self, title: str, label: str, value: str = "", *,

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from sinkbench.tui.screens.dialog import Dialog
 from sinkbench.tui.session import SavePlan
+from sinkbench.tui.widgets.wrapped import WrappedLines
 
 
-def diff_content(diff: str) -> Content:
+def diff_lines(diff: str) -> list[Content]:
     lines = []
     for line in diff.splitlines():
         if line.startswith(("---", "+++")):
@@ -27,10 +28,10 @@ def diff_content(diff: str) -> Content:
         else:
             style = "$text-muted"
         lines.append(Content.styled(line, style))
-    return Content("\n").join(lines)
+    return lines
 
 
-class SaveScreen(ModalScreen[bool]):
+class SaveScreen(Dialog[bool]):
     """Shows what will change in the connector file; writes it (with a backup) only when confirmed."""
 
     BINDINGS = [
@@ -45,14 +46,16 @@ class SaveScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="save"):
             # Text, not markup: a file name or a note ("[plugin_config]", "[[streams]]") is shown as it is.
-            yield Static(Content(f"sink: save {len(self.plan.changes)} setting(s) into {self.plan.display}"),
+            n = len(self.plan.changes)
+            yield Static(Content(f"sink: save {n} setting{'s' if n != 1 else ''} into {self.plan.display}"),
                          classes="title")
+            # The notes scroll with the diff: outside it they pushed the buttons off a small screen.
             with VerticalScroll(id="diff"):
-                yield Static(diff_content(self.plan.diff))
-            for note in self.plan.not_written:
-                yield Static(Content(f"not written — {note}"), classes="warning")
-            yield Static("Comments, key order and every other section stay as they are; the original is kept "
-                         "as a .bak file.", classes="hint")
+                for note in self.plan.not_written:
+                    yield Static(Content(f"not written — {note}"), classes="warning")
+                yield WrappedLines(diff_lines(self.plan.diff))
+            yield Static("Comments, key order and other sections are kept; so is the original, as a .bak file.",
+                         classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Write (y)", id="confirm", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

@@ -14,14 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from sinkbench.runtime import RuntimeSettings
 from sinkbench.tui.form import FIELDS, Validation, validate
+from sinkbench.tui.screens.dialog import Dialog
 
 
-class SettingsScreen(ModalScreen[Validation | None]):
+class SettingsScreen(Dialog[Validation | None]):
     BINDINGS = [
         Binding("ctrl+s", "apply", "Apply", id="settings.apply", tooltip="Apply the settings to the running sink"),
         Binding("escape", "cancel", "Cancel", id="settings.cancel", tooltip="Close without a change"),
@@ -62,6 +62,8 @@ class SettingsScreen(ModalScreen[Validation | None]):
 
     def on_mount(self) -> None:
         self.check()
+        # Typing goes to a field at once: a modal focuses nothing by itself, so the first key did nothing.
+        self.query_one(f"#field-{FIELDS[0].key}").focus()
 
     def values(self) -> dict[str, str]:
         out = {}

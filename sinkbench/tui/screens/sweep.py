@@ -14,18 +14,43 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
+from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from sinkbench.sweep.interactive import SessionSweep, result_text
+from sinkbench.sweep.interactive import SessionSweep, result_lines
 from sinkbench.sweep.plan import SweepPlan
 from sinkbench.sweep.runner import SweepResult
+from sinkbench.tui.screens.dialog import FullScreen
 
 STATUS_INTERVAL = 0.25
 
 
-class SweepScreen(Screen[None]):
+class SweepResultView(Widget):
+    """The ranked table, chart and best line, laid out for the width it has (columns dropped, and named,
+    rather than cut at the screen's edge)."""
+
+    result: reactive[SweepResult | None] = reactive(None, layout=True)
+
+    def lines(self, width: int) -> list[str]:
+        return result_lines(self.result, max(20, width)) if self.result is not None else []
+
+    def render(self) -> Content:
+        # Text, never markup: the lines quote what the user typed (keys, values, reasons).
+        return Content("\n".join(self.lines(self.content_size.width)))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines(self.content_size.width))
+
+
+class SweepScreen(FullScreen[None]):
     BINDINGS = [Binding("escape", "close", "back to the run", id="sweep.close",
                         tooltip="Stop the sweep if it is under way, close this and resume the live run")]
 
@@ -45,7 +70,7 @@ class SweepScreen(Screen[None]):
         yield Static(f"sweep: {self.plan.size} combinations of {labels}", id="sweep-title", markup=False)
         yield Static("", id="sweep-status", markup=False)
         with VerticalScroll(id="sweep-view"):
-            yield Static("", id="sweep-result", markup=False)
+            yield SweepResultView(id="sweep-result")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,7 +101,7 @@ class SweepScreen(Screen[None]):
         n = result.plan.size
         self.query_one("#sweep-status", Static).update(
             f"{n}/{n} done — {result.passed_count} passed the scenario's expectations; escape: back to the run")
-        self.query_one("#sweep-result", Static).update(result_text(result))
+        self.query_one("#sweep-result", SweepResultView).result = result
 
     async def action_close(self) -> None:
         worker = self._worker

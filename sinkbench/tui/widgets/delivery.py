@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.content import Content
 
 from sinkbench.tui.frames import Frame
 from sinkbench.tui.widgets.base import FramePane
-from sinkbench.tui.widgets.text import count, rate, spark
+from sinkbench.tui.widgets.text import count, fit, rate, short_count, spark, wrap
+
+GAP = 2   # blanks between the two columns of counts
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,6 @@ class DeliveryView:
     skipped: int
     lost: int | None
     duplicates: int | None
-    retries: int
     in_flight: int
     fed: int
     total: int | None
@@ -30,17 +32,22 @@ class DeliveryView:
     marks: tuple[tuple[int, str], ...]
 
 
+Pair = tuple[str, int | None, str]      # label, count, style
+
+
 class DeliveryPane(FramePane):
     """What became of the messages: delivered, failed, skipped, lost, duplicated; msg/s and requests/s."""
 
-    TITLE = "delivery"
+    TITLE = "delivery · messages"
     HELP = """\
 ## Delivery
 
-Every message ends **delivered**, **failed** or **skipped**; **lost** and
-**duplicates** come from the endpoint's own ledger. The sparklines show
-messages and requests per second; a highlighted second holds a change you
-made (a break, new settings), listed under them when there is room.
+Every count here is of **messages**: each ends **delivered**, **failed** or
+**skipped**; **lost** and **duplicates** come from the endpoint's own ledger.
+Requests (and their retries) are counted under *status codes · requests*.
+The sparklines show messages and requests per second; a highlighted second
+holds a change you made (a break, new settings), listed under them when there
+is room. Counts too wide for the pane are rounded (123k, 1.23M).
 """
 
     def select(self, frame: Frame) -> DeliveryView | None:
@@ -52,35 +59,81 @@ made (a break, new settings), listed under them when there is room.
         last = rows[-1]["t"] if rows else 0
         return DeliveryView(
             delivered=s.delivered, failed=s.failed, skipped=s.skipped, lost=frame.lost,
-            duplicates=frame.duplicates, retries=s.retries, in_flight=max(0, s.in_flight), fed=s.fed, total=s.total,
+            duplicates=frame.duplicates, in_flight=max(0, s.in_flight), fed=s.fed, total=s.total,
             rate=s.rate, request_rate=s.request_rate,
             delivered_per_s=tuple(r["delivered"] for r in rows), requests_per_s=tuple(r["requests"] for r in rows),
             marked=frozenset(last - t for t, _ in frame.marks if first <= t <= last),
-            marks=frame.marks[-4:])
+            marks=frame.marks)
 
     def draw(self, v: DeliveryView, width: int, height: int) -> Content:
-        half = max(16, width // 2)
-
-        def pair(label: str, value: str, style: str = "") -> Content:
-            pad = max(1, half - 1 - len(label) - len(value))
-            return Content.assemble((label, "$text-muted"), " " * pad, (value, style), " ")
-
-        source = count(v.fed) + (f"/{count(v.total)}" if v.total is not None and v.total < 10_000_000 else "")
-        lines = [
-            pair("delivered", count(v.delivered), "$text-success") + pair("failed", count(v.failed),
-                                                                          "$text-error" if v.failed else ""),
-            pair("skipped", count(v.skipped), "$text-warning" if v.skipped else "")
-            + pair("lost", count(v.lost), "$text-error" if v.lost else ""),
-            pair("duplicates", count(v.duplicates), "$text-warning" if v.duplicates else "")
-            + pair("retries", count(v.retries), "$text-warning" if v.retries else ""),
-            pair("in flight", count(v.in_flight)) + pair("source", source),
+        rows: list[tuple[Pair, Pair]] = [
+            (("delivered", v.delivered, "$text-success"), ("failed", v.failed, "$text-error" if v.failed else "")),
+            (("skipped", v.skipped, "$text-warning" if v.skipped else ""), ("lost", v.lost, "$text-error" if v.lost else "")),
+            (("duplicates", v.duplicates, "$text-warning" if v.duplicates else ""), ("in flight", v.in_flight, "")),
+        ]
+        series = [
             self._series("msg/s", rate(v.rate), v.delivered_per_s, v.marked, width, "$text-success"),
             self._series("req/s", rate(v.request_rate), v.requests_per_s, v.marked, width, "$text-primary"),
         ]
-        room = height - len(lines)
-        for t, label in list(v.marks)[-room:] if room > 0 else []:
-            lines.append(Content.assemble(("▲ ", "$text-accent"), (f"{t}s ", "$text-muted"), label))
-        return Content("\n").join(lines[:height])
+        # Full counts when two columns of them fit, rounded ones (1.23M) when only those do, else one column.
+        lines: list[Content] = []
+        for shown in (count, short_count):
+            source = self._source(v, shown)
+            lines = self._columns(rows, shown, width) if source.cell_length <= width else []
+            if lines:
+                lines.append(source)
+                break
+        else:
+            pairs = [p for row in rows for p in row]
+            lines = [self._pair(label, short_count(n), style, width) for label, n, style in pairs]
+            lines.append(self._source(v, short_count))
+        lines = [line if line.cell_length <= width else Content(fit(line.plain, width)) for line in lines]
+        lines += series
+        return Content("\n").join(lines[:height] + self._marks(v, width, height - len(lines)))
+
+    @staticmethod
+    def _source(v: DeliveryView, shown: Callable[[int | None], str]) -> Content:
+        fed = shown(v.fed) + (f"/{shown(v.total)}" if v.total is not None and v.total < 10_000_000 else "")
+        return Content.assemble(("source", "$text-muted"), " ", fed)
+
+    @staticmethod
+    def _pair(label: str, value: str, style: str, width: int) -> Content:
+        pad = max(1, width - len(label) - len(value))
+        return Content.assemble((label, "$text-muted"), " " * pad, (value, style))
+
+    def _columns(self, rows: list[tuple[Pair, Pair]], shown: Callable[[int | None], str],
+                 width: int) -> list[Content]:
+        """Two columns of label-value pairs, values right-aligned; [] when they do not fit in `width`."""
+        texts = [[(label, shown(n), style) for label, n, style in row] for row in rows]
+        need = [max(len(t[i][0]) + 1 + len(t[i][1]) for t in texts) for i in (0, 1)]
+        if need[0] + GAP + need[1] > width:
+            return []
+        left = max(need[0], (width - GAP) // 2)
+        right = width - left - GAP
+        return [self._pair(*a, left) + " " * GAP + self._pair(*b, right) for a, b in texts]
+
+    @staticmethod
+    def _marks(v: DeliveryView, width: int, room: int) -> list[Content]:
+        """The newest marks that fit, each wrapped under its time, and how many older ones did not."""
+        if room <= 0 or not v.marks:
+            return []
+        blocks = [wrap(Content.assemble(("▲ ", "$text-accent"), (f"{t}s ", "$text-muted"), label), width,
+                       indent=2) for t, label in v.marks]
+
+        def newest(rows: int) -> list[list[Content]]:
+            taken: list[list[Content]] = []
+            for block in reversed(blocks):
+                if sum(map(len, taken)) + len(block) > rows:
+                    break
+                taken.insert(0, block)
+            return taken
+
+        shown = newest(room)
+        if len(shown) < len(blocks):
+            shown = newest(room - 1)
+            note = f"▲ {len(blocks) - len(shown)} earlier (in the request log)"
+            shown.insert(0, [Content.styled(fit(note, width), "$text-muted")])
+        return [line for block in shown for line in block]
 
     @staticmethod
     def _series(label: str, now: str, values: tuple[int, ...], marked: frozenset[int], width: int,

@@ -6,6 +6,7 @@ from textual.content import Content
 
 from sinkbench.tui.frames import Frame
 from sinkbench.tui.widgets.base import STYLES, FramePane
+from sinkbench.tui.widgets.text import fit, wrap
 
 
 class EndpointPane(FramePane):
@@ -24,7 +25,13 @@ them all); the others come from the scenario.
         return frame.endpoint
 
     def draw(self, lines: tuple[tuple[str, str], ...], width: int, height: int) -> Content:
-        out = [Content.styled(text, STYLES.get(style, "")) for style, text in lines]
-        if len(out) > height:
-            out = out[:height - 1] + [Content.styled(f"… {len(lines) - height + 1} more", "$text-muted")]
-        return Content("\n").join(out)
+        # Each setting wrapped under its first word, never cut; what does not fit is counted.
+        blocks = [wrap(Content.styled(text, STYLES.get(style, "")), width) for style, text in lines]
+        out: list[Content] = []
+        for i, block in enumerate(blocks):
+            rest = len(blocks) - i
+            if len(out) + len(block) > height or (rest > 1 and len(out) + len(block) == height):
+                out.append(Content.styled(fit(f"… {rest} more", width), "$text-muted"))
+                break
+            out.extend(block)
+        return Content("\n").join(out[:height])

@@ -41,11 +41,20 @@ becoming available to its acknowledgement, retries and backoff included.
                            int(s.latency_request.get("count") or 0), int(s.latency_delivery.get("count") or 0))
 
     def draw(self, v: LatencyView, width: int, height: int) -> Content:
-        cell = max(6, min(9, (width - 8) // 4))
-        head = Content.assemble(" " * 8, *((c.rjust(cell), "$text-muted") for c in COLUMNS))
+        # One row per percentile, one column per kind: two columns always fit side by side, where four
+        # percentiles across ran into each other ("4.93ms5.32ms") in a third of 120 columns.
+        names = ("request", "delivery")
+        cells = [[ms(x) for x in v.request], [ms(x) for x in v.delivery]]
+        cell = max(len(n) for n in names)
+        cell = max(cell, *(len(c) for col in cells for c in col))
+        label = max(len(c) for c in COLUMNS)
+        room = width - label - 2 * (cell + 1)
+        pad = max(1, min(3, 1 + room // 2))      # wider gaps when there is room, never none
+        head = Content.assemble(" " * label, *((" " * pad + n.rjust(cell), "$text-muted") for n in names))
         lines = [head]
-        for name, values in (("request", v.request), ("delivery", v.delivery)):
-            lines.append(Content.assemble((name.ljust(8), "$text-muted"), *(ms(x).rjust(cell) for x in values)))
+        for i, name in enumerate(COLUMNS):
+            lines.append(Content.assemble((name.ljust(label), "$text-muted"),
+                                          *(" " * pad + col[i].rjust(cell) for col in cells)))
         if height >= len(lines) + 5:
             lines.append(Content(""))
             lines.extend(self._plot(v, width))

@@ -7,7 +7,7 @@ from textual.content import Content
 from sinkbench.tui.frames import Frame, LogRow
 from sinkbench.tui.widgets.base import FramePane
 from sinkbench.tui.widgets.status import code_style
-from sinkbench.tui.widgets.text import ms, size
+from sinkbench.tui.widgets.text import ELLIPSIS, fit, ms, size, wrap
 
 
 class RequestLogPane(FramePane):
@@ -32,12 +32,19 @@ body, body size and latency. Your changes appear among them as they happen.
         for row in rows[: max(0, height - 1)]:
             t = f"{row.t:>8.3f}s"
             if row.kind == "event":
-                lines.append(Content.assemble((t, "$text-muted"), ("  ── ", "$text-accent"), (row.text, "$text-accent")))
+                # An event (a break, new settings) wraps under its text rather than lose its end.
+                event = Content.assemble((t, "$text-muted"), ("  ── ", "$text-accent"), (row.text, "$text-accent"))
+                block = wrap(event, width, indent=len(t) + 5)
+                if len(lines) + len(block) > height:    # the pane's last line: cut, and marked as cut
+                    block = block[:max(0, height - len(lines))]
+                    if block:
+                        block[-1] = block[-1].truncate(width - 1) + ELLIPSIS
+                lines.extend(block)
                 continue
             method = "HEALTH" if row.health_check else row.method
             lines.append(Content.assemble(
-                (t, "$text-muted"), f"  {method:<6} ", (f"{row.outcome[:8]:<8}", code_style(row.outcome)),
+                (t, "$text-muted"), f"  {method:<6} ", (f"{fit(row.outcome, 8):<8}", code_style(row.outcome)),
                 f" {row.attempt + 1:>3} {row.messages:>6} {size(row.body_bytes):>7} {ms(row.latency * 1000):>8}"))
         if len(lines) == 1:
             lines.append(Content.styled("no requests yet", "$text-muted"))
-        return Content("\n").join(lines)
+        return Content("\n").join(lines[:height])

@@ -1,12 +1,14 @@
-"""Status codes received over time: each code (and transport error) per second."""
+"""Status codes received over time: requests per code (and per transport error) each second."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.content import Content
 
 from sinkbench.tui.frames import Frame, StatusSeries
 from sinkbench.tui.widgets.base import FramePane
-from sinkbench.tui.widgets.text import count, spark
+from sinkbench.tui.widgets.text import count, fit, short_count, spark
 
 
 def code_style(code: str) -> str:
@@ -20,29 +22,57 @@ def code_style(code: str) -> str:
     return "$text-error"
 
 
-class StatusPane(FramePane):
-    """Answers by status code (transport errors by kind), totals and the last minute per second."""
+@dataclass(frozen=True)
+class StatusView:
+    series: tuple[StatusSeries, ...]
+    requests: int
+    retries: int
 
-    TITLE = "status codes"
+
+class StatusPane(FramePane):
+    """Requests by status code (transport errors by kind), totals and the last minute per second."""
+
+    TITLE = "status codes · requests"
     HELP = """\
 ## Status codes
 
-Each status the endpoint answered and each kind of transport error (reset,
+Every count here is of **requests** (one HTTP attempt each, a batch of
+messages or one): the requests sent and how many were retries, then each
+status the endpoint answered and each kind of transport error (reset,
 timeout, connect), with its total and a sparkline of the last minute.
 """
 
-    def select(self, frame: Frame) -> tuple[StatusSeries, ...] | None:
-        return frame.status if frame.snapshot is not None else None
+    def select(self, frame: Frame) -> StatusView | None:
+        s = frame.snapshot
+        if s is None:
+            return None
+        return StatusView(frame.status, s.requests, s.retries)
 
-    def draw(self, series: tuple[StatusSeries, ...], width: int, height: int) -> Content:
-        if not series:
-            return Content.styled("no answers yet", "$text-muted")
-        shown = sorted(series, key=lambda s: -s.total)[:height]
+    def draw(self, v: StatusView, width: int, height: int) -> Content:
+        for shown in (count, short_count):     # rounded (1.23M) when the full counts do not fit
+            head = Content.assemble(("requests ", "$text-muted"), shown(v.requests), ("  retries ", "$text-muted"),
+                                    (shown(v.retries), "$text-warning" if v.retries else ""))
+            if head.cell_length <= width:
+                break
+        else:
+            head = Content(fit(head.plain, width))
+        if not v.series:
+            return Content("\n").join([head, Content.styled("no answers yet", "$text-muted")][:height])
+        rows = max(0, height - 1)
+        shown = sorted(v.series, key=lambda s: -s.total)
+        left: list[StatusSeries] = []
+        if len(shown) > rows:      # the rarest codes go on one line, named, rather than vanish
+            shown, left = shown[:max(0, rows - 1)], shown[max(0, rows - 1):]
         shown.sort(key=lambda s: (not s.code.isdigit(), s.code))
-        lines = []
+        lines = [head]
         for s in shown:
-            head = f"{s.code[:8]:<8} {count(s.total):>9} "
-            line = spark(s.per_second, max(0, width - len(head)))
-            lines.append(Content.assemble((f"{s.code[:8]:<8}", code_style(s.code)), f" {count(s.total):>9} ",
+            code = fit(s.code, 8)
+            total = count(s.total)
+            start = f"{code:<8} {total:>9} "
+            line = spark(s.per_second, max(0, width - len(start)))
+            lines.append(Content.assemble((f"{code:<8}", code_style(s.code)), f" {total:>9} ",
                                           (line, code_style(s.code))))
-        return Content("\n").join(lines)
+        if left and rows:
+            more = ", ".join(f"{s.code} × {count(s.total)}" for s in left)
+            lines.append(Content.styled(fit(f"+ {more}", width), "$text-muted"))
+        return Content("\n").join(lines[:height])
