@@ -186,7 +186,8 @@ class Runtime:
             if c.task is not None and not c.task.done():
                 c.task.cancel()
             seen: set[int] = set()
-            failed: list[Message] = []
+            failed: list[Message] = []      # finally failed or skipped: the dead-letter file's, with why
+            reasons: list[str] = []
             for entries in (*c.in_flight, *c.partitions.values()):
                 for e in entries:
                     if id(e) not in seen:
@@ -194,11 +195,16 @@ class Runtime:
                         self.counts.add_final(e[_OUTCOME], category=e[_SKIP])
                         if e[_OUTCOME] is Outcome.FAILED:
                             failed.append(e[_MSG])
+                            reasons.append("failed when the run ended")
+                        elif e[_OUTCOME] is Outcome.SKIPPED:
+                            failed.append(e[_MSG])
+                            reasons.append(f"skipped ({e[_SKIP] or 'the sink could not send it'})")
             if failed and self.on_final_failure is not None:
                 for partition in sorted({m.partition for m in failed}):
-                    part = [m for m in failed if m.partition == partition]
-                    self.on_final_failure(c.topic.metadata, BatchMetadata(partition, part[-1].offset, c.topic.schema),
-                                          part, ["failed when the run ended"] * len(part))
+                    part = [i for i, m in enumerate(failed) if m.partition == partition]
+                    self.on_final_failure(c.topic.metadata,
+                                          BatchMetadata(partition, failed[part[-1]].offset, c.topic.schema),
+                                          [failed[i] for i in part], [reasons[i] for i in part])
             c.partitions.clear()
             c.in_flight.clear()
             c.buffered = 0

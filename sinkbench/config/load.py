@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sinkbench.config.settings import (
@@ -236,6 +237,31 @@ class _Reader:
         return v
 
 
+def beside(path: str | None, where: Where) -> str | None:
+    """A relative path named in a file is relative to that file's folder, as a scenario's `source.path` is;
+    one given on the command line (`--set`), in the environment or in a form, to the working directory."""
+    if path is None or os.path.isabs(path) or not where.file:
+        return path
+    named_in = Path(where.file)
+    if not named_in.is_file():
+        return path
+    return str(named_in.resolve().parent / path)
+
+
+def _file_problems(s: SinkSettings) -> list[tuple[str, str]]:
+    """The files the enhanced profile's keys name, checked now rather than at the first use mid-run."""
+    if not s.enhanced:
+        return []
+    from sinkbench.config.tls import tls_problems
+    from sinkbench.outfile import write_problem
+    problems = tls_problems(s)
+    if s.dead_letter_path:
+        problem = write_problem(s.dead_letter_path, make_folders=False, append=True)
+        if problem:
+            problems.append(("dead_letter_path", f"{s.dead_letter_path}: {problem}"))
+    return problems
+
+
 def resolve_sink(table: Mapping[str, Any], locate: Locate, *, env: Mapping[str, str] | None = None,
                  unknown_is_error: bool = False, origins: dict[str, str] | None = None) -> LoadedSink:
     """Builds settings from a `[plugin_config]`-shaped table.
@@ -336,10 +362,10 @@ def resolve_sink(table: Mapping[str, Any], locate: Locate, *, env: Mapping[str, 
         retry_statuses=r.status_set("retry_statuses", TRANSIENT_STATUSES, validate_range=True),
         max_in_flight=r.integer("max_in_flight", 1, minimum=1, maximum=1024),
         split_oversize_batches=r.boolean("split_oversize_batches", False),
-        dead_letter_path=r.optional_str("dead_letter_path"),
-        tls_ca_file=r.optional_str("tls_ca_file"),
-        tls_client_cert=r.optional_str("tls_client_cert"),
-        tls_client_key=r.optional_str("tls_client_key"),
+        dead_letter_path=beside(r.optional_str("dead_letter_path"), locate("dead_letter_path")),
+        tls_ca_file=beside(r.optional_str("tls_ca_file"), locate("tls_ca_file")),
+        tls_client_cert=beside(r.optional_str("tls_client_cert"), locate("tls_client_cert")),
+        tls_client_key=beside(r.optional_str("tls_client_key"), locate("tls_client_key")),
         http2=r.boolean("http2", False),
         secret_values=frozenset(secrets),
     )
@@ -348,6 +374,10 @@ def resolve_sink(table: Mapping[str, Any], locate: Locate, *, env: Mapping[str, 
         errors.append(InputError("tls_client_key needs tls_client_cert", locate("tls_client_key")))
     reported = {e.where.key for e in errors}
     for key, message in open_problems(settings):
+        if str(locate(key).key) not in reported:
+            errors.append(InputError(message, locate(key)))
+    reported = {e.where.key for e in errors}
+    for key, message in _file_problems(settings):
         if str(locate(key).key) not in reported:
             errors.append(InputError(message, locate(key)))
     if errors:

@@ -237,7 +237,8 @@ class HttpSink:
 
     def _write_dead_letters(self, topic: TopicMetadata, meta: BatchMetadata, messages: Sequence[Message],
                             result: BatchResult) -> None:
-        failed = [i for i, o in enumerate(result.outcomes) if o is Outcome.FAILED]
+        # Skipped messages (oversize, unencodable) never reach the endpoint either: they are dead letters too.
+        failed = [i for i, o in enumerate(result.outcomes) if o is Outcome.FAILED or o is Outcome.SKIPPED]
         if failed and self._dead_letter is not None:
             self._dead_letter(topic, meta, [messages[i] for i in failed], [result.reasons.get(i, "") for i in failed])
 

@@ -17,7 +17,7 @@ modes and both commit modes. Every example must satisfy, whatever the mix:
   before a stop counts delivered);
 - lost == total - the endpoint's unique_messages, duplicates == the endpoint's, and no message the sink counts
   delivered is missing from the endpoint (unique_messages >= delivered);
-- the dead-letter file holds every failed message exactly once and nothing else;
+- the dead-letter file holds every failed or skipped message exactly once and nothing else;
 - the run ends within its timeout plus a margin, leaving no task running, no request still going and no
   unretrieved task error.
 
@@ -318,7 +318,8 @@ def check_case(case: Case, tmp_path_factory: pytest.TempPathFactory) -> None:
             (stats, *where)
 
     if case.dead_letters:
-        failed = Counter(k for k, o in outcomes.items() if o is Outcome.FAILED)
+        # Failed and skipped messages alike: neither reached the endpoint.
+        failed = Counter(k for k, o in outcomes.items() if o in (Outcome.FAILED, Outcome.SKIPPED))
         written = dead_letter_keys(folder / "dead.jsonl")
         assert written == failed, (sorted((written - failed).elements())[:5],
                                    sorted((failed - written).elements())[:5], *where)
