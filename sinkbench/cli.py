@@ -42,7 +42,7 @@ REFERENCE: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sinkbench",
-        usage="sinkbench [SCENARIO] | sinkbench COMMAND ...",
+        usage="sinkbench [SCENARIO]\n       sinkbench COMMAND [OPTIONS] ...",
         description="A test bench for HTTP sinks: an engine faithful to the Apache Iggy HTTP sink, "
         "an endpoint that breaks on purpose, and reports of what arrived, what was lost or "
         "duplicated, how long delivery took and what the retries cost.",
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "3 the bench itself could not run. Reference: docs/index.md; every command: docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"sinkbench {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog: each command's usage line starts "sinkbench run", not with the two-line usage above.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="sinkbench")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION, epilog=f"reference: {REFERENCE[name]}",

@@ -44,11 +44,21 @@ class InputErrors(InputError):
     """Several input errors found in one pass (`validate` lists them all)."""
 
     def __init__(self, errors: list[InputError]) -> None:
+        errors = in_line_order(errors)
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+def in_line_order(errors: list[InputError]) -> list[InputError]:
+    """Errors by file (in the order the files first appear), then by line; errors without a line
+    (a --set, a missing key) after their file's, in the order they were found."""
+    rank: dict[str | None, int] = {}
+    for e in errors:
+        rank.setdefault(e.where.file, len(rank))
+    return sorted(errors, key=lambda e: (rank[e.where.file], e.where.line is None, e.where.line or 0))
 
 
 class BenchError(Exception):

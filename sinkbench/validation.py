@@ -60,6 +60,8 @@ def validate_stream(path: str) -> FileReport:
     report = FileReport(path)
     count, errors = check(path)
     report.errors.extend(errors)
+    if count == 0 and not errors:
+        report.warnings.append(f"{path}: the stream holds no messages (only its header): a run of it sends nothing")
     report.summary = f"recorded stream, {count} message{'s' if count != 1 else ''}"
     return report
 

@@ -17,7 +17,9 @@ latency and faults, and counts the messages it accepts. The admin API under
 and changes the settings live. Stop it with Ctrl-C.
 
 FILE is a scenario or any TOML file with an [endpoint] table (docs/endpoint.md);
-without --config the endpoint answers 200 to everything.
+a scenario's seed drives the endpoint's random choices (probability faults,
+latency jitter) unless [endpoint] sets its own, as when the scenario runs.
+Without --config the endpoint answers 200 to everything.
 
 Example:
 
@@ -40,6 +42,24 @@ Example:
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 invalid --config file or
 options; 3 the endpoint could not start (e.g. the port is taken).
 """
+
+
+def load_config(path: str):
+    """The endpoint a --config file describes: its [endpoint] table, with the scenario's seed (when the
+    file is a scenario whose [endpoint] sets none), as the endpoint has when the scenario runs."""
+    import dataclasses
+
+    from sinkbench.endpoint.settings import load_endpoint_file
+    from sinkbench.scenario.load import scenario_seed
+    from sinkbench.tomlsrc import load_toml
+
+    settings = load_endpoint_file(path)
+    src = load_toml(path)
+    endpoint = src.data.get("endpoint")
+    if isinstance(endpoint, dict) and "seed" in endpoint:
+        return settings
+    seed = scenario_seed(src)
+    return settings if seed is None else dataclasses.replace(settings, seed=seed)
 
 
 def _port(text: str) -> int:
@@ -106,7 +126,7 @@ def main(args: argparse.Namespace) -> int:
 
     from sinkbench.cli import Exit
     from sinkbench.endpoint.server import Endpoint
-    from sinkbench.endpoint.settings import EndpointSettings, load_endpoint_file
+    from sinkbench.endpoint.settings import EndpointSettings
     from sinkbench.errors import BenchError, InputError
 
     if not _is_loopback(args.host):
@@ -118,7 +138,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"sinkbench mock: warning: listening on {args.host}; anyone who can reach it can use "
               "the admin API and change the endpoint's behaviour", file=sys.stderr)
     try:
-        settings = load_endpoint_file(args.config) if args.config else EndpointSettings()
+        settings = load_config(args.config) if args.config else EndpointSettings()
     except InputError as exc:
         print(f"sinkbench mock: {exc}", file=sys.stderr)
         return Exit.INVALID_INPUT

@@ -45,12 +45,61 @@ def _hint(word: str, choices: Sequence[str]) -> str:
     return f" — did you mean '{close[0]}'?" if close else ""
 
 
+# Where a key without its section goes (`--set max_retries=5`, `--vary batch_length=100,500`): the settings
+# under test, a [sink] key or one of the [runtime] keys; the two sections share no name.
+SHORT_KEY_SECTIONS = ("sink", "runtime")
+
+
+def _section_keys(section: str) -> frozenset[str]:
+    if section == "scenario":
+        return frozenset(SCENARIO_KEYS)
+    if section == "source":
+        return frozenset(k for keys in SOURCE_KEYS.values() for k in keys if k != "kind")
+    if section == "runtime":
+        return frozenset(RUNTIME_KEYS)
+    if section == "sink":
+        return frozenset(ALL_KEYS)
+    return frozenset()
+
+
+def qualify_key(parts: list[str], flag: str = "--set", sections: Sequence[str] = SECTIONS) -> list[str]:
+    """A dotted key with its section: `max_retries` → sink.max_retries, `batch_length` → runtime.batch_length.
+
+    One grammar for `--set` and `--vary`: a key without a section is a [sink] key, or a [runtime] one for
+    batch_length, poll_interval and offset_commit. `sections` are those the flag can change; a name that
+    one of the others has too (`timeout`: [scenario] and [sink]) is ambiguous, an error naming both. A key
+    that names no section it could be is returned as it is, for the caller's "unknown" error.
+    """
+    if not parts or parts[0] in SECTIONS:
+        return parts
+    name = parts[0]
+    owners = [s for s in SHORT_KEY_SECTIONS if s in sections and name in _section_keys(s)
+              and (s != "runtime" or len(parts) == 1)]
+    others = [s for s in sections if s not in SHORT_KEY_SECTIONS and name in _section_keys(s)]
+    where = Where(file=flag, key=".".join(parts))
+    if owners and others:
+        named = " or ".join(f"{s}.{'.'.join(parts)}" for s in (*others, *owners))
+        raise InputError(f"'{'.'.join(parts)}' is ambiguous: {named}? Write the section", where)
+    if owners:
+        return [owners[0], *parts]
+    if others:
+        raise InputError(f"'{name}' is a [{others[0]}] key: write {others[0]}.{'.'.join(parts)} (only [sink] and "
+                         "[runtime] keys may leave out their section)", where)
+    return parts
+
+
 def parse_set(item: str) -> tuple[list[str], Any]:
-    """`sink.max_retries=5` → (["sink", "max_retries"], 5). Values are TOML values; bare words are strings."""
+    """`sink.max_retries=5` (or `max_retries=5`) → (["sink", "max_retries"], 5).
+
+    Values are TOML values; bare words are strings. The key's section may be left out as `--vary`
+    allows (`qualify_key`).
+    """
     if "=" not in item:
         raise InputError(f"expected KEY=VALUE, got {item!r}", Where(file="--set"))
     key, _, raw = item.partition("=")
     path = [p.strip() for p in key.strip().split(".")]
+    if all(path):
+        path = qualify_key(path)
     if len(path) < 2 or not all(path):
         raise InputError(f"expected a dotted key such as sink.batch_mode, got {key!r}", Where(file="--set", key=key))
     return path, parse_value(raw)
@@ -137,8 +186,40 @@ def _int(doc: _Doc, table: Mapping[str, Any], section: str, key: str, default: i
     return v
 
 
+def _holds_no_message(path: Path) -> bool:
+    """Whether a stream file has a header and no message line (reads at most a few lines, never the file)."""
+    from sinkbench.sources.recorded import read_stream
+    try:
+        for _ in read_stream(path):
+            return False
+    except InputError:
+        return False      # a bad header or line: the run (and validate) report it where it is
+    return True
+
+
+def _synthetic_errors(doc: _Doc, opts: dict[str, Any], errors: list[InputError]) -> None:
+    """Every bad synthetic key, not just the first: the source checks its arguments one by one and
+    stops at the first bad one, so each bad key is reported, set aside, and the rest checked again."""
+    from sinkbench.sources.synthetic import SyntheticSource
+    trial = dict(opts)
+    for _ in range(len(opts) + 1):
+        try:
+            SyntheticSource(**trial, seed=0, start_us=0, where_file=doc.src.name)
+            return
+        except InputError as exc:
+            path = (exc.where.key or "source").split(".")[1:]
+            errors.append(doc.error(exc.message, "source", *path))
+            key = path[0] if path else None
+            if key == "count" and "count" in trial:
+                trial["count"] = 1
+            elif key in trial and key != "count":
+                del trial[key]            # the source's own default stands in while the rest are checked
+            else:
+                return
+
+
 def _source(doc: _Doc, table: dict[str, Any], base: Path, connector: Connector | None,
-            errors: list[InputError]) -> SourceSpec:
+            errors: list[InputError], warnings: list[str]) -> SourceSpec:
     kind = table.get("kind", "synthetic")
     if kind not in SOURCE_KEYS:
         errors.append(doc.error(f"unknown source kind {kind!r} (expected one of: synthetic, recorded, iggy)"
@@ -153,8 +234,13 @@ def _source(doc: _Doc, table: dict[str, Any], base: Path, connector: Connector |
                                     "source", "path"))
             return SourceSpec(kind, opts)
         path = (base / raw) if not os.path.isabs(raw) else Path(raw)
-        if not path.is_file():
+        if path.is_dir():
+            errors.append(doc.error(f"is a directory, not a stream file: {path}", "source", "path"))
+        elif not path.is_file():
             errors.append(doc.error(f"stream file not found: {path}", "source", "path"))
+        elif _holds_no_message(path):
+            warnings.append(str(doc.error(f"the stream {path.name} holds no messages (only its header): "
+                                          "the run will send nothing", "source", "path")))
         try:
             speed_factor(opts.get("speed", "max"), where_file=doc.src.name)
         except InputError as exc:
@@ -171,13 +257,11 @@ def _source(doc: _Doc, table: dict[str, Any], base: Path, connector: Connector |
             return SourceSpec(kind, opts)
         if any(k not in SOURCE_KEYS[kind] for k in table):
             return SourceSpec(kind, opts)   # the unknown key is reported; its value cannot be checked
-        # Build once to validate every argument; the run builds its own with the run's start time.
-        from sinkbench.sources.synthetic import SyntheticSource
-        try:
-            SyntheticSource(**opts, seed=0, start_us=0, where_file=doc.src.name)
-        except InputError as exc:
-            path = (exc.where.key or "source").split(".")[1:]
-            errors.append(doc.error(exc.message, "source", *path))
+        # Build to validate every argument; the run builds its own with the run's start time.
+        _synthetic_errors(doc, opts, errors)
+        if opts["count"] == 0:
+            warnings.append(str(doc.error("count = 0: the source is empty and the run will send nothing",
+                                          "source", "count")))
         return SourceSpec(kind, opts)
     # kind = "iggy": a live Iggy server (sources/iggy.py). Nothing connects until the run starts; the
     # connection is checked here and kept as an IggyConnection, a str that shows itself redacted.
@@ -281,7 +365,7 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
             except InputError as exc:
                 errors.append(exc if exc.where.file else doc.error(exc.message, "sink", "connector"))
 
-    source = _source(doc, _table(doc, "source", errors), base, connector, errors)
+    source = _source(doc, _table(doc, "source", errors), base, connector, errors, warnings)
     runtime = _runtime(doc, _table(doc, "runtime", errors), connector, errors)
 
     own = {k: v for k, v in sink_table.items() if k != "connector"}
@@ -322,7 +406,8 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
         if isinstance(doc.data["endpoint"], dict) and "seed" not in doc.data["endpoint"]:
             endpoint = dataclasses.replace(endpoint, seed=seed)
         if not mock:
-            warnings.append("[endpoint] is ignored: the sink's url is not \"mock\"")
+            at = doc.where("endpoint")
+            warnings.append(f"{Where(file=at.file, line=at.line)}: [endpoint] is ignored: the sink's url is not \"mock\"")
 
     expectations = []
     expect_table = _table(doc, "expect", errors)
@@ -376,6 +461,22 @@ class _LocatingSource:
 
     def line(self, *path: str | int) -> int | None:
         return self._doc.src.line(*path)
+
+
+def scenario_seed(src: TomlSource) -> int | None:
+    """A file's `[scenario] seed`, None when it sets none; raises InputError naming its line when it is bad.
+
+    The endpoint of a scenario draws from it unless `[endpoint]` sets its own seed, whether the scenario
+    runs or `sinkbench mock --config` serves its endpoint alone.
+    """
+    meta = src.data.get("scenario")
+    if not isinstance(meta, dict) or "seed" not in meta:
+        return None
+    errors: list[InputError] = []
+    seed = _int(_Doc(src, ()), meta, "scenario", "seed", 0, errors)
+    if errors:
+        raise errors[0]
+    return seed
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Scenario:

@@ -25,7 +25,14 @@ from typing import Any
 
 from sinkbench.config.settings import ALL_KEYS
 from sinkbench.errors import InputError, InputErrors, Where
-from sinkbench.scenario.load import RUNTIME_KEYS, SECTIONS, load_scenario, parse_set
+from sinkbench.scenario.load import (
+    RUNTIME_KEYS,
+    SECTIONS,
+    SHORT_KEY_SECTIONS,
+    load_scenario,
+    parse_set,
+    qualify_key,
+)
 from sinkbench.scenario.model import Scenario
 
 VARY = "--vary"
@@ -149,11 +156,8 @@ def normalise_key(key: str, flag: str = VARY) -> str:
     parts = [p.strip() for p in key.strip().split(".")]
     if not all(parts):
         raise InputError(f"expected a key such as sink.max_retries, got {key!r}", Where(file=flag, key=key))
-    if parts[0] not in SECTIONS:
-        if parts[0] in RUNTIME_KEYS and len(parts) == 1:
-            parts = ["runtime", *parts]
-        elif parts[0] in ALL_KEYS:
-            parts = ["sink", *parts]
+    # The same grammar as --set; only [sink] and [runtime] keys can be varied, so none is ambiguous here.
+    parts = qualify_key(parts, flag, sections=SHORT_KEY_SECTIONS)
     full = ".".join(parts)
     where = Where(file=flag, key=full)
     section = parts[0]
