@@ -19,7 +19,13 @@ examples:
 
 --set takes dotted keys into the scenario (sink.batch_mode=ndjson,
 endpoint.latency=5ms, runtime.offset_commit=after_consuming); values are TOML
-values, bare words are strings.
+values, bare words are strings. As with `sweep --vary`, a [sink] key may leave
+out its section (max_retries=5), and so may batch_length, poll_interval and
+offset_commit ([runtime]); a name two sections share (timeout) needs its own.
+
+Every report path is checked before the first run. A regular file is
+replaced whole (through a symlink, its target); a FIFO or a device such as
+/dev/stdout is written as it is. See docs/cli.md and docs/reports.md.
 
 Progress goes to stderr (one updating line on a terminal; otherwise a plain
 line every 5 s and a last one with the final figures); the summary goes to
@@ -27,8 +33,10 @@ stdout.
 
 Exit codes: 0 every expectation held (also when there are none); 1 an
 expectation failed, or the run was interrupted; 2 invalid input (the message
-names the file, line or key); 3 the bench itself could not run (the mock
-endpoint could not start, an internal error).
+names the file, line or key), also found mid-run: a recorded stream with a
+bad line stops there, and its reports are written with status invalid_input;
+3 the bench itself could not run (the mock endpoint could not start, an
+internal error).
 """
 
 
@@ -60,6 +68,22 @@ def main(args: argparse.Namespace) -> int:
         logger.removeHandler(handler)
 
 
+REPORT_OPTIONS = (("--report", "report"), ("--junit", "junit"), ("--summary", "summary"))
+
+
+def output_problems(paths: list[tuple[str, str | None]]) -> list[str]:
+    """`option PATH: why it cannot be written` for each output path that cannot be, checked before any run."""
+    from sinkbench.outfile import write_problem
+
+    problems = []
+    for option, path in paths:
+        if path is not None:
+            problem = write_problem(path)
+            if problem:
+                problems.append(f"{option} {path}: {problem}")
+    return problems
+
+
 def _run(args: argparse.Namespace, color: bool) -> int:
     import asyncio
     import os
@@ -68,10 +92,14 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     from sinkbench.errors import BenchError, InputError
     from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
     from sinkbench.run.bench import BenchRun
+    from sinkbench.run.inputcheck import judge_input
     from sinkbench.scenario.load import load_scenario
 
     scenarios = []
     invalid = False
+    for problem in output_problems([(option, getattr(args, name)) for option, name in REPORT_OPTIONS]):
+        invalid = True
+        print(f"error: {problem}", file=sys.stderr)
     for path in args.scenarios:
         try:
             scenarios.append(load_scenario(path, args.overrides))
@@ -84,8 +112,7 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     results = []
     code = 0
 
-    async def run_one(scenario):
-        bench = BenchRun(scenario)
+    async def run_one(bench: BenchRun):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, bench.interrupt)
@@ -101,10 +128,10 @@ def _run(args: argparse.Namespace, color: bool) -> int:
                 loop.remove_signal_handler(sig)
 
     for scenario in scenarios:
-        for warning in scenario.warnings:
-            print(f"warning: {scenario.file}: {warning}", file=sys.stderr)
+        # The scenario's warnings are in its summary (and reports), each with its file and line once.
+        bench = BenchRun(scenario)
         try:
-            result = asyncio.run(run_one(scenario))
+            result = asyncio.run(run_one(bench))
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = max(code, 2)
@@ -113,21 +140,29 @@ def _run(args: argparse.Namespace, color: bool) -> int:
             print(f"error: the bench could not run {scenario.name}: {exc}", file=sys.stderr)
             code = max(code, 3)
             continue
+        source_error = bench.runtime.source_error if bench.runtime is not None else None
+        result = judge_input(result, source_error)
         results.append(result)
         print(summary_text(result, color=color))
+        if source_error is not None:
+            print(f"error: {source_error} (the run stopped reading its source there)", file=sys.stderr)
         code = max(code, result.exit_code)
         if result.status == "interrupted":
             break
-    try:
-        if args.report and results:
-            write_json(results, args.report)
-        if args.junit and results:
-            write_junit(results, args.junit)
-        if args.summary and results:
-            # GitHub's job summary file is shared by the job's steps: add to it, never replace it.
-            append = os.path.abspath(args.summary) == os.path.abspath(os.environ.get("GITHUB_STEP_SUMMARY", "\0"))
-            write_markdown(results, args.summary, append=append)
-    except OSError as exc:
-        print(f"error: cannot write report: {exc}", file=sys.stderr)
-        return 2
+    if not results:
+        return code
+    # GitHub's job summary file is shared by the job's steps: add to it, never replace it.
+    append = bool(args.summary) and os.path.abspath(args.summary) == os.path.abspath(
+        os.environ.get("GITHUB_STEP_SUMMARY", "\0"))
+    writers = {"--report": lambda p: write_json(results, p), "--junit": lambda p: write_junit(results, p),
+               "--summary": lambda p: write_markdown(results, p, append=append)}
+    for option, name in REPORT_OPTIONS:
+        path = getattr(args, name)
+        if path is None:
+            continue
+        try:
+            writers[option](path)
+        except OSError as exc:
+            print(f"error: {option} {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            code = max(code, 2)
     return code

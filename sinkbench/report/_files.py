@@ -1,4 +1,8 @@
-"""Writing a report file so that a reader never sees half of it."""
+"""Writing a report file so that a reader never sees half of it, and nothing but a file is replaced.
+
+What counts as written in place (a FIFO, a device, the file stdout goes to)
+is decided in `sinkbench.outfile`, which also checks paths before a run.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,30 @@ import os
 import secrets
 from pathlib import Path
 
+from sinkbench.outfile import in_place_fd, write_in_place
+
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder, then rename.
+    """Write `data` to `path`: a regular file through a temporary file in its folder, then rename.
 
     An interrupted run leaves either the old file or the new one, never a
-    truncated one. Missing parent folders are created (like pytest's
-    `--junitxml`). The file gets the usual permissions (0666 less the umask):
-    the temporary file is created with `os.open`, which applies the umask,
-    rather than `mkstemp`, which would leave it at 0600.
+    truncated one. A symlink is written through (its target is replaced,
+    the link stays); a FIFO or a device (/dev/stdout, /dev/full) is written
+    in place, never replaced. Missing parent folders are created (like
+    pytest's `--junitxml`). The file gets the usual permissions (0666 less
+    the umask): the temporary file is created with `os.open`, which applies
+    the umask, rather than `mkstemp`, which would leave it at 0600.
     """
-    target = Path(path)
+    in_place, fd = in_place_fd(path)
+    if in_place:
+        write_in_place(path, data, fd)
+        return
+    target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd_tmp = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd_tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -36,9 +48,13 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
 
     For files that others write to as well, such as `$GITHUB_STEP_SUMMARY`,
     whose protocol is appending; replacing it would erase what earlier
-    commands of the same step wrote.
+    commands of the same step wrote. A FIFO or a device just gets the text.
     """
-    target = Path(path)
+    in_place, fd = in_place_fd(path)
+    if in_place:
+        write_in_place(path, text.encode(), fd)
+        return
+    target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "a+b") as f:
         data = text.encode()

@@ -33,6 +33,7 @@ _STATUS_TEXT = {
     RunStatus.TIMEOUT: "timed out",
     RunStatus.INTERRUPTED: "interrupted",
     RunStatus.SINK_NOT_OPENED: "sink not opened",
+    RunStatus.INVALID_INPUT: "stopped at invalid input",
 }
 
 # C0 and C1 controls, DEL, and the bidirectional overrides: text from the run

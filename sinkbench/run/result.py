@@ -17,6 +17,7 @@ class RunStatus(StrEnum):
     TIMEOUT = "timeout"            # the scenario's timeout stopped it; pending messages count as undelivered
     INTERRUPTED = "interrupted"    # Ctrl-C / SIGTERM
     SINK_NOT_OPENED = "sink_not_opened"   # open() failed (health check): nothing was delivered
+    INVALID_INPUT = "invalid_input"       # the source stopped at input it could not read: never a pass, exit 2
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.status == RunStatus.INVALID_INPUT:
+            return 2
         return 0 if self.passed else 1
 
     def to_json(self) -> dict[str, Any]:
