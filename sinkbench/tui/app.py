@@ -153,17 +153,14 @@ class SinkbenchApp(App[None]):
         self.session.alerts.clear()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+               timeout: float | None = None, markup: bool = True, now: bool = False) -> None:
+        """A toast; held while a dialog is open (shown when it closes: over it, it hid the dialog's text),
+        unless `now` (a dialog's own answer to a key pressed in it)."""
         toast = Toast(message, title, severity, self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
-        if self._dialogs:
-            self._held.append(toast)   # shown when the dialog closes: a toast over it hid its text
+        if self._dialogs and not now:
+            self._held.append(toast)
             return
         self._show(toast)
-
-    def notify_now(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-                   timeout: float | None = None) -> None:
-        """A dialog's own answer to a key pressed in it: shown at once, even over the dialog."""
-        self._show(Toast(message, title, severity, self.NOTIFICATION_TIMEOUT if timeout is None else timeout))
 
     def _show(self, toast: Toast) -> None:
         now = time.monotonic()

@@ -17,6 +17,7 @@ from sweep.conftest import (  # tests/sweep's hand-built results (tests/ is on s
     fake_result,
     fake_sweep,
 )
+from textual.widgets import Input
 from textual.widgets._toast import Toast
 
 from sinkbench.tui.app import make_app
@@ -174,3 +175,17 @@ async def test_toasts_wait_while_the_save_preview_is_open(tmp_path):
         await pilot.pause()
         await pilot.pause()
         assert "3→6" in "\n".join(screen_lines(app))
+
+
+async def test_a_dialogs_own_answer_shows_at_once(tmp_path):
+    """The hold is for the app's toasts: the form's answer to ctrl+s on an error shows over the form."""
+    app = make_app(default_scenario(tmp_path, env={}), env={}, cwd=tmp_path, replay=REPLAYS["healthy"])
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#field-max_retries", Input).value = "lots"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.pause()
+        assert "fix the fields marked in red first" in "\n".join(screen_lines(app))

@@ -26,7 +26,7 @@ class HoldsToasts:
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
-        self.app.notify_now(message, title=title, severity=severity, timeout=timeout)  # type: ignore[attr-defined]
+        self.app.notify(message, title=title, severity=severity, timeout=timeout, now=True)  # type: ignore[call-arg]
 
 
 class Dialog(HoldsToasts, ModalScreen[ResultType]):
