@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             return session_main(argv[0] if argv else None)
         except KeyboardInterrupt:
             return 130
-    args = parser.parse_args(argv)
+    # A command may first rewrite words argparse would misread (sweep: `--objective -requests,lost`).
+    prepare = getattr(importlib.import_module(COMMANDS[argv[0]]), "prepare_argv", None) if argv[0] in COMMANDS else None
+    args = parser.parse_args([argv[0], *prepare(argv[1:])] if prepare else argv)
     module = args._module
     try:
         return int(module.main(args))

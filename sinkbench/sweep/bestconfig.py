@@ -11,6 +11,11 @@ a connector-file key and is never written.
 Settings the winning run used that were not varied and that the file sets
 otherwise are listed as notes, so nobody mistakes the file for what was
 benched.
+
+`refusal()` says when the winner must not be written at all: its advantage
+may come from a setting the connector does not run (connector.py), or the
+default ranking chose it over a front member that trades drain for requests,
+which only the user can weigh (`--objective`).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from sinkbench.config.settings import ENHANCED_KEYS, IGGY_KEYS
 from sinkbench.config.writeback import WriteBack, plan_write_back
 from sinkbench.durations import format_duration
 from sinkbench.errors import InputError, Where
+from sinkbench.report import _text as fmt
 from sinkbench.scenario.load import parse_set
 from sinkbench.scenario.model import Scenario
 from sinkbench.sweep.plan import Combination, SweepPlan, show_value
+from sinkbench.sweep.runner import Row, SweepResult
 
 STREAM_KEYS = ("batch_length", "poll_interval")     # runtime keys that live in the connector's [[streams]]
 
@@ -45,6 +52,35 @@ class BestWrite:
     @property
     def changed(self) -> bool:
         return self.plan.changed
+
+
+def _trade(best: Row, other: Row) -> str:
+    a, b = best.result, other.result
+    assert a is not None and b is not None
+    return (f"#{other.rank} {other.combination.label} drains in {fmt.seconds(b.drain)} with "
+            f"{fmt.total_cell(b.totals, 'requests')} requests, #{best.rank} in {fmt.seconds(a.drain)} with "
+            f"{fmt.total_cell(a.totals, 'requests')}")
+
+
+def refusal(sweep: SweepResult) -> str | None:
+    """Why the best row must not be written (None: it may). Assumes a best row exists."""
+    best = sweep.best
+    if best is None:
+        return None
+    if best.not_connector:
+        used = ", ".join(n.text for n in best.not_connector)
+        fixes = " ".join(f"--set {n.key}={n.fact.connector}" for n in best.not_connector)
+        return (f"no combination the connector can run ran to the end: #{best.rank} ran with {used}, which the "
+                f"connector does not do ({'; '.join(n.fact.why for n in best.not_connector)}), so its advantage "
+                f"may come from exactly that. Bench what the connector runs ({fixes}, or vary it)")
+    trading = sweep.trading_with_best() if not sweep.objective.chooses_between_drain_and_requests else []
+    if trading:
+        return (f"#{best.rank} and {', '.join('#' + str(t.rank) for t in trading)} are on the Pareto front with "
+                f"the same lost and duplicates, and trade drain for requests "
+                f"({'; '.join(_trade(best, t) for t in trading)}); the default ranking's compromise is not a reason "
+                "to write one. Say which matters with --objective: lost,duplicates,requests,drain (fewer requests "
+                "first) or lost,duplicates,drain,requests (a quicker drain first)")
+    return None
 
 
 def chosen_keys(plan: SweepPlan, combination: Combination) -> tuple[dict[str, Any], dict[str, Any], list[str]]:

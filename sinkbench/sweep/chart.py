@@ -10,7 +10,9 @@
            0s          1s          2s  drain
 
 Each point is labelled with the combination's rank in the table (1 = best by
-the objective); lower left is quicker and cheaper. `trade_off()` computes the
+the objective), with a * when it is on the Pareto front (ringed in the SVG)
+and in parentheses when the connector does not run it (hollow in the SVG);
+lower left is quicker and cheaper. `trade_off()` computes the
 points and axes once; `chart_text()` draws them in text (terminal, Markdown)
 and `chart_svg()` as a self-contained SVG file. The interactive session can
 draw the same `TradeOff` its own way. When no combination has a drain (the
@@ -28,6 +30,7 @@ from sinkbench.report import _text as fmt
 from sinkbench.sweep.objective import METRICS, Metric
 from sinkbench.sweep.runner import Row, SweepResult
 
+FRONT_SUFFIX = "*"
 TEXT_WIDTH = 48
 TEXT_HEIGHT = 10
 # Point categories, best first, with the SVG colour and legend text of each.
@@ -63,6 +66,19 @@ class Point:
     y: float
     category: str         # passed | failed | lost
     summary: str          # "lost 0, drain 1.2s, requests 371, expectations held"
+    front: bool = False   # on the Pareto front
+    what_if: bool = False  # ran with a setting the connector does not do
+
+    @property
+    def mark(self) -> str:
+        """How the text chart labels it: `3`, `3*` on the front, `(3)` for a what-if row."""
+        text = f"{self.rank}{FRONT_SUFFIX if self.front else ''}"
+        return f"({text})" if self.what_if else text
+
+    @property
+    def classes(self) -> str:
+        return " ".join(["point", self.category, *(["front"] if self.front else []),
+                         *(["what-if"] if self.what_if else [])])
 
 
 @dataclass(frozen=True)
@@ -136,7 +152,7 @@ def trade_off(sweep: SweepResult, x: str = "drain", y: str = "requests") -> Trad
             missing.append((row.rank, f"{xm.name if xv is None else ym.name} unknown"))
             continue
         points.append(Point(row.rank, row.combination.label, float(xv), float(yv), _category(row),
-                            _summary(row, xm, ym)))
+                            _summary(row, xm, ym), row.front, not row.connector_runs))
     x_axis = Axis(xm, nice_ticks(max((p.x for p in points), default=0.0)))
     y_axis = Axis(ym, nice_ticks(max((p.y for p in points), default=0.0)))
     title = f"{sweep.plan.scenario.name}: {xm.name} vs {ym.name}" if sweep.plan.scenarios else f"{xm.name} vs {ym.name}"
@@ -167,7 +183,7 @@ def chart_text(chart: TradeOff, *, width: int = TEXT_WIDTH, height: int = TEXT_H
     hidden: list[tuple[int, int]] = []      # (rank, rank drawn where it would be; 0 if none)
     owner: dict[tuple[int, int], int] = {}
     for p in sorted(chart.points, key=lambda p: p.rank):
-        text = str(p.rank)
+        text = p.mark
         spot = _place(grid, row(p.y), col(p.x), text)
         if spot is None:
             near = owner.get((row(p.y), col(p.x)))
@@ -200,8 +216,8 @@ def chart_text(chart: TradeOff, *, width: int = TEXT_WIDTH, height: int = TEXT_H
             labels[start + i] = ch
         end = start + len(text)
     lines.append(" " * (gutter + 2) + "".join(labels).rstrip() + "  " + chart.x.name)
-    legend = "numbers are the table's ranks (1 = best); lower left is quicker and cheaper"
-    lines.append(legend)
+    lines.append(_legend_text(chart, "numbers are the table's ranks (1 = best)", f"{FRONT_SUFFIX} on the Pareto front",
+                              "(n) not what the connector runs"))
     under: dict[int, list[int]] = {}
     for rank, owner_rank in hidden:
         under.setdefault(owner_rank, []).append(rank)
@@ -209,6 +225,15 @@ def chart_text(chart: TradeOff, *, width: int = TEXT_WIDTH, height: int = TEXT_H
         names = ", ".join(f"#{r}" for r in ranks)
         lines.append(f"at the same place as #{owner_rank}: {names}" if owner_rank else f"no room to draw {names}")
     return lines + _missing_lines(chart)
+
+
+def _legend_text(chart: TradeOff, ranks: str, front: str, what_if: str) -> str:
+    parts = [ranks]
+    if any(p.front for p in chart.points):
+        parts.append(front)
+    if any(p.what_if for p in chart.points):
+        parts.append(what_if)
+    return ", ".join(parts) + "; lower left is quicker and cheaper"
 
 
 def _place(grid: list[list[str]], r0: int, c0: int, text: str) -> tuple[int, int] | None:
@@ -241,6 +266,7 @@ SVG_HEIGHT = 420
 KEY_LINE = 16           # the key under the chart: one line per point
 MAX_KEY_LINES = 24
 _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 24, 44, 84
+FRONT_RING = "#212121"
 
 
 def chart_svg(chart: TradeOff) -> str:
@@ -287,12 +313,15 @@ def chart_svg(chart: TradeOff) -> str:
     for p in sorted(chart.points, key=lambda p: -p.rank):    # the best drawn last, on top
         colour = CATEGORIES[p.category][0]
         x, y = sx(p.x), sy(p.y)
-        tip = f"#{p.rank} {p.label}: {p.summary}"
-        out.append(f'<g class="point {p.category}" data-rank="{p.rank}"><title>{xml_escape(tip)}</title>'
-                   f'<circle cx="{x}" cy="{y}" r="{6 if p.rank == 1 else 5}" fill="{colour}" '
-                   f'stroke="#ffffff" stroke-width="1"/>'
-                   f'<text x="{round(x + 8, 1)}" y="{round(y - 6, 1)}" fill="{colour}" font-weight="bold">'
-                   f'{p.rank}</text></g>')
+        tip = (f"#{p.rank} {p.label}: {p.summary}" + ("; on the Pareto front" if p.front else "")
+               + ("; not what the connector runs" if p.what_if else ""))
+        ring = f'<circle cx="{x}" cy="{y}" r="9" fill="none" stroke="{FRONT_RING}" stroke-width="2"/>' if p.front else ""
+        fill, stroke = ("#ffffff", colour) if p.what_if else (colour, "#ffffff")
+        out.append(f'<g class="{p.classes}" data-rank="{p.rank}"><title>{xml_escape(tip)}</title>{ring}'
+                   f'<circle cx="{x}" cy="{y}" r="{6 if p.rank == 1 else 5}" fill="{fill}" '
+                   f'stroke="{stroke}" stroke-width="{2 if p.what_if else 1}"/>'
+                   f'<text x="{round(x + 10, 1)}" y="{round(y - 8, 1)}" fill="{colour}" font-weight="bold">'
+                   f'{xml_escape(p.mark)}</text></g>')
     out.append("</g>")
     ly = SVG_HEIGHT - 26
     out.append('<g class="legend">')
@@ -301,7 +330,8 @@ def chart_svg(chart: TradeOff) -> str:
         out.append(f'<circle cx="{lx}" cy="{ly - 4}" r="5" fill="{colour}"/>'
                    f'<text x="{lx + 9}" y="{ly}">{xml_escape(text)}</text>')
         lx += 20 + int(len(text) * 6.4)
-    note = "numbers: the table's ranks (1 = best); lower left is quicker and cheaper"
+    note = _legend_text(chart, "numbers: the table's ranks (1 = best)", "ringed: on the Pareto front",
+                        "hollow: not what the connector runs")
     if chart.missing:
         note += "; not plotted: " + ", ".join(f"#{r} ({why})" for r, why in chart.missing)
     out.append(f'<text x="{_LEFT}" y="{ly + 18}" fill="#616161">{xml_escape(note)}</text>')

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,15 +93,45 @@ class SweepPlan:
     fixed: tuple[str, ...]                  # --set items applied to every combination
     combinations: tuple[Combination, ...]
     scenarios: tuple[Scenario, ...] = ()    # one per combination, once validated
+    source_sha256: str = ""                 # the scenario file's bytes, once validated
 
     @property
     def size(self) -> int:
         return len(self.combinations)
 
     @property
+    def vary_items(self) -> list[str]:
+        """The --vary items that plan this sweep again (keys in full, each value as it was written)."""
+        return [f"{vary.key}={','.join(value.text for value in vary.values)}" for vary in self.varies]
+
+    @property
+    def fingerprint(self) -> str:
+        """Who this plan is, wherever it runs: the scenario file's content, the varied keys and values in order,
+        the fixed overrides and the seed. Not the file's path: each CI machine checks it out elsewhere.
+
+        Shards of one sweep carry the same fingerprint; `sweep merge` refuses reports whose differ.
+        """
+        if not self.source_sha256 or not self.scenarios:
+            raise ValueError("the plan has not been validated (validate_plan)")
+        identity = {
+            "scenario": self.source_sha256,
+            "vary": [[vary.key, [show_value(v.value) for v in vary.values]] for vary in self.varies],
+            "set": [_set_identity(item) for item in self.fixed],
+            "seed": self.scenario.seed,
+        }
+        text = json.dumps(identity, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+    @property
     def scenario(self) -> Scenario:
         """The first combination's scenario: what every combination has in common (name, seed, endpoint)."""
         return self.scenarios[0]
+
+
+def _set_identity(item: str) -> list[str]:
+    """`max_retries = 5` and `sink.max_retries=5` are the same override."""
+    path, value = parse_set(item)
+    return [".".join(path), show_value(value)]
 
 
 def show_value(value: Any) -> str:
@@ -269,7 +301,11 @@ def validate_plan(plan: SweepPlan) -> SweepPlan:
                     order.append(err)
                 found[text].append(combo)
     if not found:
-        return dataclasses.replace(plan, scenarios=tuple(scenarios))
+        try:
+            digest = hashlib.sha256(Path(plan.file).read_bytes()).hexdigest()
+        except OSError as exc:     # it loaded a moment ago: removed or made unreadable since
+            raise InputError(f"cannot read the scenario: {exc.strerror or exc}", Where(file=plan.file)) from exc
+        return dataclasses.replace(plan, scenarios=tuple(scenarios), source_sha256=digest)
     errors = []
     for err in order:
         combos = found[str(err)]

@@ -50,9 +50,12 @@ class SweepProgressLine:
     """A `SweepProgress` writing to `stream` (the CLI passes stderr)."""
 
     def __init__(self, stream: TextIO, total: int, *, tty: bool, now: Callable[[], float] = time.monotonic,
-                 width: int | None = None) -> None:
+                 width: int | None = None, count: int | None = None) -> None:
+        """`total`: the plan's combinations (lines say "combination 5/6"); `count`: how many will run here
+        (a --shard slice's; default all), which the bar fills to."""
         self._stream = stream
         self._total = total
+        self._count = total if count is None else count
         self._tty = tty
         self._now = now
         self._width = width
@@ -85,18 +88,18 @@ class SweepProgressLine:
         self._clear()
 
     def text(self) -> str:
-        share = (self._done + sum(f for _, f, _ in self._running.values())) / max(1, self._total)
+        share = (self._done + sum(f for _, f, _ in self._running.values())) / max(1, self._count)
         running = sorted(self._running.values(), key=lambda e: e[0].index)
         if running:
             first = running[0][0]
             more = f" (+{len(running) - 1} more)" if len(running) > 1 else ""
             head, tail = f"combination {first.index}/{self._total}", f"{first.label}{more}"
         else:
-            head, tail = f"{self._done}/{self._total} combinations", ""
+            head, tail = f"{self._done}/{self._count} combinations", ""
         return f"{head} {bar(share)} {share:4.0%}  {tail}".rstrip()
 
     def _draw(self, force: bool = False) -> None:
-        if not self._tty or (not self._running and self._done >= self._total):
+        if not self._tty or (not self._running and self._done >= self._count):
             return
         t = self._now()
         if not force and self._last_draw is not None and t - self._last_draw < MIN_INTERVAL_S:

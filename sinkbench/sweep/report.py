@@ -1,9 +1,13 @@
 """A sweep's comparison table, in text (stdout), JSON, CSV and Markdown; plus the SVG chart file.
 
-One row per combination, best first by the stated objective: delivered,
-lost, duplicates, requests, retries, drain, p95/p99 delivery latency, bytes
-and whether the scenario's expectations held. Every format is read from one
-`SweepResult`; the formatting helpers are the run reports' own.
+One row per combination, best first by the stated objective: whether it is on
+the Pareto front (●), delivered, lost, duplicates, requests, retries, drain,
+p95/p99 delivery latency, bytes and whether the scenario's expectations held.
+A varied value the connector does not run (connector.py) carries a † and a
+note under the table. Every format is read from one `SweepResult`; the
+formatting helpers are the run reports' own. The JSON also holds what
+`sweep merge` needs: the plan (its fingerprint and the items that plan it
+again), the slice, and each combination's full run.
 """
 
 from __future__ import annotations
@@ -18,14 +22,22 @@ from typing import Any
 
 import orjson
 
+from sinkbench import __version__
 from sinkbench.report import _text as fmt
 from sinkbench.report._files import atomic_write
 from sinkbench.report.markdown import code, escape
 from sinkbench.sweep.chart import chart_svg, chart_text, trade_off
+from sinkbench.sweep.connector import ConnectorFact
+from sinkbench.sweep.objective import FRONT
 from sinkbench.sweep.runner import Row, SweepResult
+from sinkbench.sweep.stored import JSON_OPTIONS, json_default
 
 PASS_MARK = "✓"
 FAIL_MARK = "✗"
+FRONT_MARK = "●"
+NOT_CONNECTOR_MARK = "†"
+FRONT_TEXT = (f"{FRONT_MARK} Pareto front: no other combination is as good on lost, duplicates, drain "
+              f"(to {FRONT.criteria[2].resolution_text}) and requests and better on one")
 
 
 @dataclass(frozen=True)
@@ -67,11 +79,18 @@ def verdict_cell(row: Row) -> str:
     return text
 
 
+def _varied_cell(row: Row, i: int) -> str:
+    vary, value = row.combination.choices[i]
+    unlike = any(n.key == vary.key for n in row.not_connector)
+    return value.shown + (NOT_CONNECTOR_MARK if unlike else "")
+
+
 def columns(sweep: SweepResult) -> list[Column]:
     cols = [Column("#", lambda row: str(row.rank))]
     for i, vary in enumerate(sweep.plan.varies):
-        cols.append(Column(vary.short, lambda row, i=i: row.combination.choices[i][1].shown, right=False))
+        cols.append(Column(vary.short, lambda row, i=i: _varied_cell(row, i), right=False))
     cols += [
+        Column("front", lambda row: FRONT_MARK if row.front else "", right=False),
         Column("delivered", _total("delivered")),
         Column("lost", _total("lost")),
         Column("dups", _total("duplicates")),
@@ -113,12 +132,55 @@ def table_lines(sweep: SweepResult, *, color: bool = False) -> list[str]:
     return out
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def heading(sweep: SweepResult) -> str:
     sc = sweep.plan.scenario
     mode = "sequential" if sweep.parallel == 1 else f"{sweep.parallel} at a time"
     n = sweep.plan.size
-    return (f"sweep {fmt.one_line(sc.name)} — {n} combination{'s' if n != 1 else ''}, seed {sc.seed}, {mode}"
-            f"  ({fmt.one_line(sweep.plan.file)})")
+    what = _plural(n, "combination")
+    if sweep.shard is not None:
+        what = f"slice {sweep.shard.text}: {sweep.count} of {what}"
+    return f"sweep {fmt.one_line(sc.name)} — {what}, seed {sc.seed}, {mode}  ({fmt.one_line(sweep.plan.file)})"
+
+
+def _ranks(ranks: Sequence[int]) -> str:
+    named = [f"#{r}" for r in ranks]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def connector_notes(sweep: SweepResult) -> list[str]:
+    """Under the table: each setting some rows ran with that the connector does not do, and what follows."""
+    rows = [row for row in sweep.rows if row.not_connector]
+    varied = {v.key for v in sweep.plan.varies}
+    facts: dict[str, tuple[ConnectorFact, list[str], list[int]]] = {}
+    for row in rows:
+        for n in row.not_connector:
+            _, used, ranks = facts.setdefault(n.key, (n.fact, [], []))
+            if n.text not in used:
+                used.append(n.text)
+            ranks.append(row.rank)
+    notes = []
+    for key, (fact, used, ranks) in facts.items():
+        name = key.split(".", 1)[1]
+        who = "Every combination" if len(ranks) == len(sweep.rows) else _ranks(ranks)
+        after = "" if len(rows) == len(sweep.rows) else ", ranked after the rows the connector can run and"
+        hint = "" if key in varied else f"; --set {key}={fact.connector} benches that"
+        notes.append(f"{NOT_CONNECTOR_MARK if key in varied else 'warning:'} {' or '.join(used)} is not what the "
+                     f"connector runs: {fact.why}. {who} ran with it: what-if figures{after} never written by "
+                     f"--write-best (the connector runs {name} = {fact.connector}{hint}).")
+    return notes
+
+
+def _against(best: Row, other: Row) -> str:
+    a, b = best.result, other.result
+    assert a is not None and b is not None
+    drain = fmt.seconds(b.drain) if b.drain is not None else fmt.UNKNOWN
+    return (f"#{other.rank} drains in {drain} with {fmt.total_cell(b.totals, 'requests')} requests "
+            f"against {fmt.seconds(a.drain) if a.drain is not None else fmt.UNKNOWN} and "
+            f"{fmt.total_cell(a.totals, 'requests')}")
 
 
 def best_line(sweep: SweepResult) -> str:
@@ -130,11 +192,22 @@ def best_line(sweep: SweepResult) -> str:
     parts = [f"lost {fmt.total_cell(r.totals, 'lost')}", f"duplicates {fmt.total_cell(r.totals, 'duplicates')}",
              f"drain {fmt.seconds(r.drain)}", f"requests {fmt.total_cell(r.totals, 'requests')}"]
     verdict = "expectations held" if r.passed else fmt.verdict_reason(r)
-    text = f"best: #{best.rank} {best.combination.label} — {', '.join(parts)}; {verdict}"
+    head = "best" if best.connector_runs else \
+        f"best of the what-if rows ({', '.join(n.text for n in best.not_connector)}: not what the connector runs)"
+    text = f"{head}: #{best.rank} {best.combination.label} — {', '.join(parts)}; {verdict}"
     tied = sweep.tied_with_best()
     if tied:
         text += f" (tied on the objective with {', '.join('#' + str(t.rank) for t in tied)}; first run wins)"
+    trading = sweep.trading_with_best() if not sweep.objective.chooses_between_drain_and_requests else []
+    if trading:
+        text += (f" (the compromise chose it: {'; '.join(_against(best, t) for t in trading)}; "
+                 "--objective chooses otherwise)")
     return text
+
+
+def _legend(sweep: SweepResult) -> list[str]:
+    """The lines that explain the table's marks: the front, then the connector's settings."""
+    return [FRONT_TEXT, *connector_notes(sweep)]
 
 
 def sweep_text(sweep: SweepResult, *, color: bool = False, chart: bool = True) -> str:
@@ -143,6 +216,7 @@ def sweep_text(sweep: SweepResult, *, color: bool = False, chart: bool = True) -
     lines = [paint("bold", heading(sweep)),
              f"sorted by: {sweep.objective.text}  (p95/p99: delivery latency)", ""]
     lines += ["  " + line for line in table_lines(sweep, color=color)]
+    lines += ["  " + line for line in _legend(sweep)]
     for row in sweep.rows:
         if row.outcome.error:
             lines.append(f"  #{row.rank} {row.outcome.status}: {fmt.one_line(row.outcome.error)}")
@@ -151,7 +225,7 @@ def sweep_text(sweep: SweepResult, *, color: bool = False, chart: bool = True) -
         lines += ["  " + line for line in chart_text(trade_off(sweep))]
     lines.append("")
     lines.append(best_line(sweep))
-    n = sweep.plan.size
+    n = sweep.count
     unfinished = sum(1 for o in sweep.outcomes if o.result is None or not fmt.is_completed(o.result))
     summary = f"{sweep.passed_count} of {n} combination{'s' if n != 1 else ''} passed the scenario's expectations"
     if unfinished:
@@ -172,6 +246,9 @@ def _row_json(row: Row) -> dict[str, Any]:
         "combination": row.combination.index,
         "label": row.combination.label,
         "values": row.combination.values,
+        "front": row.front,
+        "connector_runs": row.connector_runs,
+        "not_connector": [n.text for n in row.not_connector],
         "status": row.outcome.status,
         "passed": row.outcome.passed,
         "expectations": {"held": held, "total": n},
@@ -188,44 +265,52 @@ def _row_json(row: Row) -> dict[str, Any]:
     return out
 
 
+REPORT_FORMAT = 2      # 2: the plan's fingerprint, the slice and each run's error code (what merge reads)
+
+
 def sweep_json(sweep: SweepResult) -> dict[str, Any]:
     sc = sweep.plan.scenario
     best = sweep.best
     return {
         "sweep": {
+            "format": REPORT_FORMAT,
+            "sinkbench": __version__,
             "scenario": sc.name,
             "file": sweep.plan.file,
             "seed": sc.seed,
             "combinations": sweep.plan.size,
+            "plan": {"fingerprint": sweep.plan.fingerprint, "scenario_sha256": sweep.plan.source_sha256,
+                     "vary": sweep.plan.vary_items, "set": list(sweep.plan.fixed)},
+            "shard": None if sweep.shard is None else {
+                "k": sweep.shard.k, "n": sweep.shard.n, "combinations": [o.combination.index for o in sweep.outcomes]},
             "parallel": sweep.parallel,
-            "objective": {"spec": sweep.objective.spec, "text": sweep.objective.text},
+            "objective": {"spec": sweep.objective.spec, "text": sweep.objective.text, "front": FRONT_TEXT},
             "varied": {v.key: [x.value for x in v.values] for v in sweep.plan.varies},
             "fixed": list(sweep.plan.fixed),
+            "not_connector": connector_notes(sweep),
             "interrupted": sweep.interrupted,
             "passed": sweep.passed_count,
             "best": None if best is None else {
                 "rank": best.rank, "combination": best.combination.index, "label": best.combination.label,
-                "values": best.combination.values, "tied_with": [r.rank for r in sweep.tied_with_best()]},
+                "values": best.combination.values, "connector_runs": best.connector_runs,
+                "tied_with": [r.rank for r in sweep.tied_with_best()],
+                "trades_with": [r.rank for r in sweep.trading_with_best()]},
         },
         "rows": [_row_json(row) for row in sweep.rows],
         "runs": [{"rank": row.rank, "combination": row.combination.index, "values": row.combination.values,
-                  "result": row.result.to_json() if row.result is not None else None, "error": row.outcome.error}
+                  "result": row.result.to_json() if row.result is not None else None, "error": row.outcome.error,
+                  "error_code": row.outcome.error_code, "skipped": row.outcome.skipped}
                  for row in sweep.rows],
     }
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=str)
-    raise TypeError(f"cannot write {type(obj).__name__} to the sweep report")
+def json_bytes(sweep: SweepResult) -> bytes:
+    return orjson.dumps(sweep_json(sweep), default=json_default,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | JSON_OPTIONS)
 
 
 def write_json(sweep: SweepResult, path: str | os.PathLike[str]) -> None:
-    data = orjson.dumps(sweep_json(sweep), default=_default,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
-    atomic_write(path, data)
+    atomic_write(path, json_bytes(sweep))
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -238,17 +323,21 @@ def sweep_csv(sweep: SweepResult) -> str:
     """One header line and one line per row; keys varied get a column each (full dotted name)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["rank", "combination", *(v.key for v in sweep.plan.varies), *CSV_METRICS,
+    w.writerow(["rank", "combination", *(v.key for v in sweep.plan.varies), "front", "connector_runs", *CSV_METRICS,
                 "passed", "expectations_held", "expectations_total", "status", "error"])
     for row in sweep.rows:
         j = _row_json(row)
         metrics = [j[k] for k in CSV_METRICS[:10]] + [j["drain_s"], j["duration_s"],
                                                      j["latency_delivery_ms"]["p95"], j["latency_delivery_ms"]["p99"]]
         w.writerow([row.rank, row.combination.index, *(value.shown for _, value in row.combination.choices),
-                    *("" if m is None else m for m in metrics),
-                    "true" if row.outcome.passed else "false", j["expectations"]["held"],
+                    _bool(row.front), _bool(row.connector_runs), *("" if m is None else m for m in metrics),
+                    _bool(row.outcome.passed), j["expectations"]["held"],
                     j["expectations"]["total"], row.outcome.status, row.outcome.error or ""])
     return buf.getvalue()
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def write_csv(sweep: SweepResult, path: str | os.PathLike[str]) -> None:
@@ -262,7 +351,10 @@ def sweep_markdown(sweep: SweepResult, *, chart_path: str | None = None) -> str:
     sc = sweep.plan.scenario
     lines = [f"# sinkbench sweep: {escape(sc.name)}", ""]
     mode = "one at a time" if sweep.parallel == 1 else f"{sweep.parallel} at a time (latency figures share the cores)"
-    lines.append(f"{sweep.plan.size} combinations of {', '.join(code(v.key) for v in sweep.plan.varies)} "
+    what = f"{sweep.plan.size} combinations"
+    if sweep.shard is not None:
+        what = f"Slice {sweep.shard.text} ({sweep.count} of {sweep.plan.size} combinations)"
+    lines.append(f"{what} of {', '.join(code(v.key) for v in sweep.plan.varies)} "
                  f"over {code(sweep.plan.file)}, seed {sc.seed}, run {mode}."
                  + (" The sweep was interrupted." if sweep.interrupted else ""))
     if sweep.plan.fixed:
@@ -276,11 +368,13 @@ def sweep_markdown(sweep: SweepResult, *, chart_path: str | None = None) -> str:
     for row in sweep.rows:
         lines.append("| " + " | ".join(escape(c.cell(row)) for c in cols) + " |")
     lines.append("")
+    lines += [escape(line) + "  " for line in _legend(sweep)]
+    lines.append("")
     for row in sweep.rows:
         if row.outcome.error:
             lines.append(f"- #{row.rank} {escape(row.outcome.status)}: {escape(row.outcome.error)}")
     lines += [f"**{escape(best_line(sweep)).replace('best:', 'Best:', 1)}**", ""]
-    lines.append(f"{sweep.passed_count} of {sweep.plan.size} combinations passed the scenario's expectations.")
+    lines.append(f"{sweep.passed_count} of {sweep.count} combinations passed the scenario's expectations.")
     lines.append("")
     chart = trade_off(sweep)
     lines.append(f"## {escape(chart.x.name)} vs {escape(chart.y.name)}")
@@ -315,5 +409,5 @@ def write_svg(sweep: SweepResult, path: str | os.PathLike[str]) -> None:
     atomic_write(path, chart_svg(trade_off(sweep)).encode("utf-8"))
 
 
-__all__ = ["best_line", "sweep_csv", "sweep_json", "sweep_markdown", "sweep_text", "table_lines",
+__all__ = ["FRONT_TEXT", "best_line", "connector_notes", "json_bytes", "sweep_csv", "sweep_json", "sweep_markdown", "sweep_text", "table_lines",
            "write_csv", "write_json", "write_markdown", "write_svg"]

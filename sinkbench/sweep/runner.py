@@ -4,18 +4,27 @@ Each combination is its own `BenchRun` of its own scenario, with its own
 embedded endpoint (a process each), and the scenario's seed: only the settings
 differ. `parallel > 1` runs that many at once; they share the machine's cores,
 so their latency and drain figures are less comparable than sequential ones.
+`combinations` runs only some of the plan (a `--shard` slice).
+
+The ranking puts the rows the real connector can run first (connector.py),
+each part ranked by the objective; each part's Pareto front is marked.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sinkbench.errors import BenchError, InputError
 from sinkbench.run.result import RunResult, RunStatus
-from sinkbench.sweep.objective import Objective
+from sinkbench.sweep.connector import NotConnector, not_connector
+from sinkbench.sweep.objective import Objective, front_figures, on_front, ran_to_end
+from sinkbench.sweep.pareto import trades
 from sinkbench.sweep.plan import Combination, SweepPlan
+from sinkbench.sweep.shard import Shard
+from sinkbench.sweep.stored import as_reported
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,12 @@ class Row:
 
     rank: int
     outcome: Outcome
+    front: bool = False                             # on the Pareto front of its part (see SweepResult.ranked)
+    not_connector: tuple[NotConnector, ...] = ()    # settings it ran with that the connector does not do
+
+    @property
+    def connector_runs(self) -> bool:
+        return not self.not_connector
 
     @property
     def result(self) -> RunResult | None:
@@ -63,23 +78,40 @@ class Row:
 class SweepResult:
     plan: SweepPlan
     objective: Objective
-    outcomes: tuple[Outcome, ...]        # in combination order
+    outcomes: tuple[Outcome, ...]        # in combination order (a shard's: its slice only)
     parallel: int = 1
     interrupted: bool = False
     rows: tuple[Row, ...] = field(default=())
+    shard: Shard | None = None           # a --shard slice; None: the whole plan
 
     @staticmethod
-    def ranked(plan: SweepPlan, objective: Objective, outcomes: list[Outcome] | tuple[Outcome, ...], *,
-               parallel: int = 1, interrupted: bool = False) -> SweepResult:
-        ordered = objective.rank(list(outcomes), lambda o: o.result)
-        rows = tuple(Row(i, o) for i, o in enumerate(ordered, start=1))
-        return SweepResult(plan, objective, tuple(outcomes), parallel, interrupted, rows)
+    def ranked(plan: SweepPlan, objective: Objective, outcomes: Sequence[Outcome], *,
+               parallel: int = 1, interrupted: bool = False, shard: Shard | None = None) -> SweepResult:
+        """Rank the outcomes: the rows the connector can run first, then the rest, each by the objective."""
+        unlike: dict[int, tuple[NotConnector, ...]] = {}
+        for o in outcomes:
+            index = o.combination.index
+            unlike[index] = not_connector(plan.scenarios[index - 1]) if len(plan.scenarios) == plan.size else ()
+        rows: list[Row] = []
+        for part in ([o for o in outcomes if not unlike[o.combination.index]],
+                     [o for o in outcomes if unlike[o.combination.index]]):
+            front = on_front([o.result for o in part])
+            marked = {o.combination.index for i, o in enumerate(part) if i in front}
+            for o in objective.rank(part, lambda o: o.result):
+                rows.append(Row(len(rows) + 1, o, o.combination.index in marked, unlike[o.combination.index]))
+        return SweepResult(plan, objective, tuple(outcomes), parallel, interrupted, tuple(rows), shard)
+
+    @property
+    def count(self) -> int:
+        """How many combinations this result holds: the plan's, or a slice's."""
+        return len(self.outcomes)
 
     @property
     def best(self) -> Row | None:
-        """The best-ranked row whose run ran to the end (not interrupted, not timed out)."""
+        """The best-ranked row that ran to the end (not interrupted, not timed out) — among the rows the
+        connector can run when there are any (they rank first), else a what-if row."""
         for row in self.rows:
-            if row.result is not None and row.result.status not in (RunStatus.INTERRUPTED, RunStatus.TIMEOUT):
+            if ran_to_end(row.result):
                 return row
         return None
 
@@ -89,7 +121,19 @@ class SweepResult:
         if best is None:
             return []
         key = self.objective.key(best.result)
-        return [r for r in self.rows if r is not best and r.result is not None and self.objective.key(r.result) == key]
+        return [r for r in self.rows if r is not best and r.result is not None and r.connector_runs == best.connector_runs
+                and self.objective.key(r.result) == key]
+
+    def trading_with_best(self) -> list[Row]:
+        """Front rows beside the best, with its lost and duplicates, that beat it on drain or on requests
+        while losing on the other: the default objective chose between them by its compromise."""
+        best = self.best
+        if best is None or not best.front:
+            return []
+        mine = front_figures(best.result)
+        assert mine is not None
+        return [r for r in self.rows if r is not best and r.front and r.connector_runs == best.connector_runs
+                and trades(mine, front_figures(r.result))]  # type: ignore[arg-type]
 
     @property
     def passed_count(self) -> int:
@@ -114,12 +158,13 @@ class SweepRunner:
     """Runs every combination of a validated plan. `await run()` returns the outcomes in combination order."""
 
     def __init__(self, plan: SweepPlan, *, parallel: int = 1, progress: SweepProgress | None = None,
-                 endpoint_in_process: bool = False) -> None:
+                 endpoint_in_process: bool = False, combinations: Sequence[Combination] | None = None) -> None:
         if parallel < 1:
             raise ValueError(f"parallel must be at least 1, got {parallel}")
         if len(plan.scenarios) != plan.size:
             raise ValueError("the plan has not been validated (validate_plan)")
         self.plan = plan
+        self.combinations = tuple(plan.combinations if combinations is None else combinations)
         self.parallel = parallel
         self.progress = progress
         self.endpoint_in_process = endpoint_in_process
@@ -141,7 +186,7 @@ class SweepRunner:
                     return Outcome(combo, skipped=True)
                 return await self._run_one(combo)
 
-        return list(await asyncio.gather(*(one(c) for c in self.plan.combinations)))
+        return list(await asyncio.gather(*(one(c) for c in self.combinations)))
 
     async def _run_one(self, combo: Combination) -> Outcome:
         from sinkbench.run.bench import BenchRun
@@ -161,7 +206,8 @@ class SweepRunner:
 
         try:
             result = await bench.run(progress=tick if progress is not None else None)
-            outcome = Outcome(combo, result=result)
+            # Ranked as its report holds it, so a merge of shard reports ranks the very same figures.
+            outcome = Outcome(combo, result=as_reported(result))
         except InputError as exc:
             outcome = Outcome(combo, error=str(exc), error_code=2)
         except BenchError as exc:

@@ -102,7 +102,7 @@ def sweep_cli(args: Sequence[str]) -> SweepCli:
     sweep.configure(parser)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = sweep.main(parser.parse_args(list(args)))
+        code = sweep.main(parser.parse_args(sweep.prepare_argv(list(args))))
     return SweepCli(int(code), out.getvalue(), err.getvalue())
 
 
@@ -126,7 +126,7 @@ def fake_result(*, lost: int | None = 0, duplicates: int | None = 0, drain: floa
 
 
 def fake_sweep(path: Path, results: Sequence[RunResult | None], *, varies: Sequence[str] | None = None,
-               objective: str = "lost,duplicates,drain,requests", parallel: int = 1):
+               objective: str = "pareto", parallel: int = 1, sets: Sequence[str] = ()):
     """A ranked SweepResult over the scenario at `path` (validated, not run), one fake result per combination.
 
     `varies` defaults to one --vary of sink.max_retries with as many values as results.
@@ -137,9 +137,27 @@ def fake_sweep(path: Path, results: Sequence[RunResult | None], *, varies: Seque
 
     varies = list(varies) if varies is not None else [
         "sink.max_retries=" + ",".join(str(i) for i in range(len(results)))]
-    plan = validate_plan(plan_sweep(path, varies))
+    plan = validate_plan(plan_sweep(path, varies, list(sets)))
     assert plan.size == len(results), (plan.size, len(results))
     outcomes = [Outcome(c, result=r) if r is not None else Outcome(c, error="the bench could not run: boom",
                                                                    error_code=3)
                 for c, r in zip(plan.combinations, results)]
     return SweepResult.ranked(plan, parse_objective(objective), outcomes, parallel=parallel)
+
+
+def write_shards(folder: Path, sweep, n: int, *, stem: str = "shard") -> list[Path]:
+    """`sweep`'s outcomes cut in `n` slices, each written as `sinkbench sweep --shard K/N --report` writes it."""
+    from sinkbench.sweep import report
+    from sinkbench.sweep.runner import SweepResult
+    from sinkbench.sweep.shard import Shard
+
+    paths = []
+    for k in range(1, n + 1):
+        shard = Shard(k, n)
+        part = SweepResult.ranked(sweep.plan, sweep.objective,
+                                  [o for o in sweep.outcomes if shard.holds(o.combination.index)],
+                                  parallel=sweep.parallel, interrupted=sweep.interrupted, shard=shard)
+        path = folder / f"{stem}-{k}-of-{n}.json"
+        report.write_json(part, path)
+        paths.append(path)
+    return paths

@@ -46,19 +46,19 @@ def test_sweep_runs_every_combination_and_exits_0(outage_sweep) -> None:
         f"combination {i}/4" for i in range(1, 5)]
 
 
-def test_a_setting_that_loses_never_ranks_above_one_that_does_not(outage_sweep) -> None:
+def test_the_front_ranks_first_and_the_best_loses_nothing(outage_sweep) -> None:
     r, out = outage_sweep
     rows = json.loads((out / "sweep.json").read_text())["rows"]
     lost = {row["label"]: row["lost"] for row in rows}
-    # The outage outlasts no retries, never twenty (20 waits uniform in [0, 100ms) against 300 ms of 503s).
-    assert lost["batch_mode=ndjson max_retries=0"] > 0 and lost["batch_mode=json_array max_retries=0"] > 0
+    # The outage never outlasts twenty retries (20 waits uniform in [0, 100ms) against 300 ms of 503s).
     assert lost["batch_mode=ndjson max_retries=20"] == 0 and lost["batch_mode=json_array max_retries=20"] == 0
-    losses = [row["lost"] > 0 for row in rows]
-    assert losses == sorted(losses), rows
     assert [row["rank"] for row in rows] == [1, 2, 3, 4]
-    kept = [row for row in rows if row["lost"] == 0]
-    # Then by drain, compared to 100 ms (no duplicates here): a longer drain comes first only within that.
-    assert all(a["drain_s"] <= b["drain_s"] + 0.1 for a, b in zip(kept, kept[1:])), kept
+    fronts = [row["front"] for row in rows]
+    assert fronts == sorted(fronts, reverse=True) and fronts[0], rows
+    assert rows[0]["lost"] == 0 and rows[0]["values"]["sink.max_retries"] == 20
+    # Within the front, lost first: a front row that loses never ranks above one that does not.
+    front = [row["lost"] > 0 for row in rows if row["front"]]
+    assert front == sorted(front)
     assert all(row["passed"] == (row["lost"] == 0) for row in rows)
 
 
@@ -74,20 +74,22 @@ def test_every_combination_ran_with_the_scenario_seed(outage_sweep) -> None:
 
 
 def test_the_table_is_printed(outage_sweep) -> None:
-    r, _ = outage_sweep
+    r, out = outage_sweep
     lines = r.out.splitlines()
     assert lines[0].startswith("sweep short-outage — 4 combinations, seed 11, 2 at a time")
-    assert lines[1].startswith("sorted by: fewest lost, then fewest duplicates, then shortest drain")
+    assert lines[1].startswith("sorted by: the Pareto front first (●), then fewest lost, then fewest duplicates")
     header = next(line for line in lines if line.strip().startswith("#  batch_mode"))
-    assert header.split() == ["#", "batch_mode", "max_retries", "delivered", "lost", "dups", "requests", "retries",
-                              "drain", "p95", "p99", "bytes", "expectations"]
+    assert header.split() == ["#", "batch_mode", "max_retries", "front", "delivered", "lost", "dups", "requests",
+                              "retries", "drain", "p95", "p99", "bytes", "expectations"]
     start = lines.index(header)
     rows = lines[start + 1:start + 5]
     assert [row.split()[0] for row in rows] == ["1", "2", "3", "4"]
-    assert all(row.split()[2] == "20" for row in rows[:2]) and all(row.split()[2] == "0" for row in rows[2:])
+    assert rows[0].split()[2:4] == ["20", "●"]
+    assert lines[start + 5].strip().startswith("● Pareto front: no other combination")
     assert "  requests" in lines and any(line.rstrip().endswith("  drain") for line in lines)   # the chart
     assert any(line.startswith("best: #1 batch_mode=") and "max_retries=20" in line for line in lines)
-    assert lines[-1] == "2 of 4 combinations passed the scenario's expectations"
+    passed = sum(row["passed"] for row in json.loads((out / "sweep.json").read_text())["rows"])
+    assert lines[-1] == f"{passed} of 4 combinations passed the scenario's expectations"
 
 
 def test_csv_json_markdown_and_svg_are_written_and_parse(outage_sweep) -> None:
@@ -106,20 +108,35 @@ def test_csv_json_markdown_and_svg_are_written_and_parse(outage_sweep) -> None:
     points = [g for g in root.iter(f"{ns}g") if (g.get("class") or "").startswith("point ")]
     assert len(points) == 4
     classes = {g.get("data-rank"): g.get("class") for g in points}
-    assert classes["1"] == classes["2"] == "point passed" and classes["3"] == classes["4"] == "point lost"
+    assert classes["1"] == "point passed front"
+    for row in report["rows"]:
+        expected = ["point", "lost" if row["lost"] else "passed", *(["front"] if row["front"] else [])]
+        assert classes[str(row["rank"])] == " ".join(expected)
+    assert [row["front"] for row in rows] == [str(row["front"]).lower() for row in report["rows"]]
 
 
-def test_shipped_outage_at_least_once_ranks_above_iggys_at_most_once(tmp_path: Path) -> None:
-    """The shipped outage-503 scenario, twice: Iggy's commit-before-consume loses what the outage outlasts."""
+def test_shipped_outage_ranks_what_the_connector_runs_first(tmp_path: Path, config: Path) -> None:
+    """The shipped outage-503 scenario, twice: at-least-once rides the outage out, but the Iggy runtime commits
+    when it polls, so that row is a what-if: ranked second, marked, and never what --write-best writes."""
     r = sweep_cli([str(SCENARIOS / "outage-503.toml"), "--vary", "runtime.offset_commit=after_polling,after_consuming",
-                   "--parallel", "2", "--quiet", "--report", str(tmp_path / "s.json")])
+                   "--parallel", "2", "--quiet", "--report", str(tmp_path / "s.json"),
+                   "--write-best", str(config), "--dry-run"])
     assert r.code == 0, r.err
     rows = json.loads((tmp_path / "s.json").read_text())["rows"]
-    assert [row["values"]["runtime.offset_commit"] for row in rows] == ["after_consuming", "after_polling"]
-    assert rows[0]["lost"] == 0 and rows[0]["passed"] is True
-    assert rows[1]["lost"] > 0 and rows[1]["passed"] is False
-    assert "best: #1 offset_commit=after_consuming" in r.out
-    assert r.err == ""
+    assert [row["values"]["runtime.offset_commit"] for row in rows] == ["after_polling", "after_consuming"]
+    assert rows[0]["lost"] > 0 and rows[0]["passed"] is False and rows[0]["connector_runs"] is True
+    assert rows[1]["lost"] == 0 and rows[1]["passed"] is True and rows[1]["connector_runs"] is False
+    assert rows[1]["not_connector"] == ["offset_commit = after_consuming"]
+    assert rows[0]["front"] and rows[1]["front"]        # each the front of its own part
+    table = r.out.splitlines()
+    assert any(line.split()[:2] == ["2", "after_consuming†"] for line in table)
+    assert ("† offset_commit = after_consuming is not what the connector runs: the Iggy runtime commits offsets "
+            "when it polls") in r.out
+    assert "#2 ran with it: what-if figures, ranked after the rows the connector can run" in r.out
+    assert "best: #1 offset_commit=after_polling" in r.out
+    # Only offset_commit was varied, and that is no key of the connector file: nothing to write.
+    assert f"--write-best {config}: #1 offset_commit=after_polling" in r.out
+    assert "already holds these settings" in r.out
 
 
 # -- --write-best -------------------------------------------------------------------------------

@@ -7,18 +7,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sinkbench.errors import InputError
-from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, METRICS, parse_objective
+from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, FRONT_SPEC, METRICS, parse_objective
 
 from .conftest import fake_result
 
 
 def test_default_objective_is_stated_in_words() -> None:
     objective = parse_objective(DEFAULT_OBJECTIVE)
+    assert objective.pareto and objective.spec == DEFAULT_OBJECTIVE == "pareto"
     assert [c.metric.name for c in objective.criteria] == ["lost", "duplicates", "drain", "requests"]
-    assert not any(c.descending for c in objective.criteria)
-    assert objective.text == ("fewest lost, then fewest duplicates, then shortest drain (to 100ms), "
-                              "then fewest requests")
-    assert objective.spec == DEFAULT_OBJECTIVE
+    assert objective.text == ("the Pareto front first (●), then fewest lost, then fewest duplicates, then the "
+                              "smallest drain ÷ shortest drain + requests ÷ fewest requests (drain to 100ms)")
+    assert not objective.chooses_between_drain_and_requests
+    lexicographic = parse_objective(FRONT_SPEC)
+    assert not lexicographic.pareto and lexicographic.chooses_between_drain_and_requests
+    assert lexicographic.text == ("fewest lost, then fewest duplicates, then shortest drain (to 100ms), "
+                                  "then fewest requests")
+    assert lexicographic.spec == FRONT_SPEC
 
 
 def test_every_documented_metric_is_accepted() -> None:
@@ -47,6 +52,8 @@ def test_directions() -> None:
     ("-", ["unknown metric ''"]),
     ("lost~1s", ["'lost' is a count, compared exactly"]),
     ("drain~soon", ["resolution: invalid duration 'soon'"]),
+    ("pareto,lost", ["'pareto' stands alone"]),
+    ("paretto", ["did you mean", "or pareto, the default"]),
 ])
 def test_bad_objectives_are_errors_naming_the_flag(text: str, words: list[str]) -> None:
     with pytest.raises(InputError) as info:
@@ -75,7 +82,9 @@ def test_ties_keep_the_run_order() -> None:
 def test_later_criteria_break_ties() -> None:
     results = [fake_result(lost=0, duplicates=2, drain=0.5), fake_result(lost=0, duplicates=0, drain=3.0),
                fake_result(lost=4, duplicates=0, drain=0.1), fake_result(lost=0, duplicates=0, drain=1.0)]
-    assert _rank(DEFAULT_OBJECTIVE, results) == [3, 1, 0, 2]
+    assert _rank(FRONT_SPEC, results) == [3, 1, 0, 2]
+    # The default: #1 is dominated by #3 (same counts, slower drain), so the front (3, 0, 2) comes first.
+    assert _rank(DEFAULT_OBJECTIVE, results) == [3, 0, 2, 1]
     assert _rank("drain", results) == [2, 0, 3, 1]
     assert _rank("-delivered", results) == [0, 1, 3, 2]
 
@@ -103,7 +112,11 @@ _figures = st.tuples(st.integers(0, 3), st.integers(0, 3), st.one_of(st.none(), 
 def test_a_combination_that_loses_never_ranks_above_one_that_does_not(figures: list) -> None:
     results = [fake_result(lost=lost, duplicates=dups, drain=drain, requests=requests)
                for lost, dups, drain, requests in figures]
-    order = _rank(DEFAULT_OBJECTIVE, results)
+    order = _rank(FRONT_SPEC, results)
     losses = [results[i].totals["lost"] > 0 for i in order]
     assert losses == sorted(losses), losses
     assert sorted(order) == list(range(len(results)))
+    # The default ranks the front first, so a lossy front member may come before a dominated lossless
+    # one; but the first never loses when some combination does not.
+    first = _rank(DEFAULT_OBJECTIVE, results)[0]
+    assert results[first].totals["lost"] == min(r.totals["lost"] for r in results)

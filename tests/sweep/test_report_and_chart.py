@@ -38,9 +38,12 @@ def sweep(scenario: Path):
 
 
 def test_rows_are_ranked_by_the_objective(sweep) -> None:
+    # The front: (ndjson, 6) and (ndjson, 0), which loses 80 but drains sooner with fewer requests than any;
+    # (individual, 6) is beaten by (ndjson, 6) on everything, (individual, 0) by (ndjson, 0).
     assert [r.combination.label for r in sweep.rows] == [
-        "batch_mode=ndjson max_retries=6", "batch_mode=individual max_retries=6",
-        "batch_mode=ndjson max_retries=0", "batch_mode=individual max_retries=0"]
+        "batch_mode=ndjson max_retries=6", "batch_mode=ndjson max_retries=0",
+        "batch_mode=individual max_retries=6", "batch_mode=individual max_retries=0"]
+    assert [r.front for r in sweep.rows] == [True, True, False, False]
     assert [r.rank for r in sweep.rows] == [1, 2, 3, 4]
     assert sweep.best is sweep.rows[0]
     assert sweep.passed_count == 2
@@ -49,18 +52,23 @@ def test_rows_are_ranked_by_the_objective(sweep) -> None:
 def test_text_table_is_aligned_and_states_the_objective(sweep) -> None:
     lines = report.table_lines(sweep)
     header = lines[0].split()
-    assert header == ["#", "batch_mode", "max_retries", "delivered", "lost", "dups", "requests", "retries",
+    assert header == ["#", "batch_mode", "max_retries", "front", "delivered", "lost", "dups", "requests", "retries",
                       "drain", "p95", "p99", "bytes", "expectations"]
     assert len(lines) == 5
     # Right-aligned numbers end in the same column as their header.
     end = lines[0].index("requests") + len("requests")
     assert all(line[:end].endswith(("requests", "45", "1,300", "20", "900")) for line in lines)
-    assert lines[1].split()[:3] == ["1", "ndjson", "6"] and lines[1].rstrip().endswith("✓ 1/1")
+    assert lines[1].split()[:4] == ["1", "ndjson", "6", "●"] and lines[1].rstrip().endswith("✓ 1/1")
+    assert lines[3].split()[:4] == ["3", "individual", "6", "1,000"]        # not on the front: no mark
     assert lines[4].rstrip().endswith("✗ 0/1")
     assert "–" in lines[1]      # p95 unknown
     text = report.sweep_text(sweep)
-    assert "sorted by: fewest lost, then fewest duplicates, then shortest drain (to 100ms), then fewest requests" in text
+    assert ("sorted by: the Pareto front first (●), then fewest lost, then fewest duplicates, then the smallest "
+            "drain ÷ shortest drain + requests ÷ fewest requests (drain to 100ms)") in text
+    assert ("● Pareto front: no other combination is as good on lost, duplicates, drain (to 100ms) and requests "
+            "and better on one") in text
     assert "best: #1 batch_mode=ndjson max_retries=6 — lost 0" in text
+    assert "†" not in text and "connector" not in text
     assert "2 of 4 combinations passed" in text
     assert "\x1b[" not in text
     assert "\x1b[32m✓ 1/1\x1b[0m" in report.sweep_text(sweep, color=True)
@@ -70,16 +78,20 @@ def test_json_holds_rows_and_every_full_run(sweep, tmp_path: Path) -> None:
     path = tmp_path / "out" / "sweep.json"
     report.write_json(sweep, path)
     data = json.loads(path.read_text())
-    assert data["sweep"]["objective"]["spec"] == "lost,duplicates,drain,requests"
+    assert data["sweep"]["objective"]["spec"] == "pareto"
     assert data["sweep"]["varied"] == {"sink.batch_mode": ["individual", "ndjson"], "sink.max_retries": [0, 6]}
     assert data["sweep"]["best"]["values"] == {"sink.batch_mode": "ndjson", "sink.max_retries": 6}
     rows = data["rows"]
     assert [r["rank"] for r in rows] == [1, 2, 3, 4]
-    assert [r["lost"] for r in rows] == [0, 0, 80, 120]
+    assert [r["lost"] for r in rows] == [0, 80, 0, 120]
+    assert [r["front"] for r in rows] == [True, True, False, False]
+    assert all(r["connector_runs"] and r["not_connector"] == [] for r in rows)
     assert rows[0]["latency_delivery_ms"] == {"p95": None, "p99": None}
     assert rows[0]["expectations"] == {"held": 1, "total": 1}
     assert len(data["runs"]) == 4 and data["runs"][0]["values"] == rows[0]["values"]
-    assert data["runs"][2]["result"]["totals"]["lost"] == 80
+    assert data["runs"][1]["result"]["totals"]["lost"] == 80
+    assert data["sweep"]["shard"] is None and len(data["sweep"]["plan"]["fingerprint"]) == 16
+    assert data["sweep"]["plan"]["vary"] == ["sink.batch_mode=individual,ndjson", "sink.max_retries=0,6"]
     assert set(data["runs"][0]["result"]) >= {"totals", "latency", "timeline", "expectations", "settings"}
 
 
@@ -89,7 +101,9 @@ def test_csv_has_one_column_per_varied_key(sweep, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert len(rows) == 4
     assert rows[0]["sink.batch_mode"] == "ndjson" and rows[0]["sink.max_retries"] == "6"
-    assert [int(r["lost"]) for r in rows] == [0, 0, 80, 120]
+    assert [int(r["lost"]) for r in rows] == [0, 80, 0, 120]
+    assert [r["front"] for r in rows] == ["true", "true", "false", "false"]
+    assert {r["connector_runs"] for r in rows} == {"true"}
     assert rows[0]["p95_ms"] == "" and rows[1]["p95_ms"] == "50.0"
     assert rows[0]["drain_s"] == "0.9" and rows[0]["passed"] == "true" and rows[3]["passed"] == "false"
 
@@ -99,10 +113,11 @@ def test_markdown_has_the_table_the_best_and_the_chart(sweep, tmp_path: Path) ->
     svg = tmp_path / "charts" / "sweep.svg"
     report.write_markdown(sweep, md, chart_file=str(svg))
     text = md.read_text()
-    assert "| \\# | batch\\_mode | max\\_retries | delivered | lost |" in text
+    assert "| \\# | batch\\_mode | max\\_retries | front | delivered | lost |" in text
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table) == 6          # header, alignment, 4 rows
     assert "**Best: \\#1 batch\\_mode=ndjson max\\_retries=6" in text
+    assert "| 1 | ndjson | 6 | ● |" in text and "● Pareto front: no other combination" in text
     assert "```text\nrequests\n" in text and "drain" in text
     assert "![tiny: drain vs requests](../charts/sweep.svg)" in text
     assert "<details><summary>Failed expectations</summary>" in text
@@ -119,8 +134,10 @@ def test_chart_text_places_every_rank(sweep) -> None:
     assert "numbers are the table's ranks" in body
     plot = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines[1:] if "┤" in line or "│" in line]
     row_of = {ch: i for i, line in enumerate(plot) for ch in line if ch.isdigit()}
-    # requests: #2 1,300 > #4 900 > #1 45 ≈ #3 20 (the bottom row); higher on the screen is more.
-    assert row_of["2"] < row_of["4"] < row_of["1"] == row_of["3"] == len(plot) - 1
+    # requests: #3 1,300 > #4 900 > #1 45 ≈ #2 20 (the bottom row); higher on the screen is more.
+    assert row_of["3"] < row_of["4"] < row_of["1"] == row_of["2"] == len(plot) - 1
+    assert "1*" in body and "2*" in body and "3*" not in body and "4*" not in body
+    assert "* on the Pareto front" in body and "(n)" not in body
 
 
 def test_chart_falls_back_to_duration_and_lists_what_it_cannot_plot(scenario: Path) -> None:
@@ -138,8 +155,8 @@ def test_points_at_the_same_place_are_nudged_then_listed(scenario: Path) -> None
     sweep = fake_sweep(scenario, [fake_result(drain=1.0, requests=100)] * 12)
     lines = chart_text(trade_off(sweep))
     plot = "\n".join(lines[1:-3])
-    assert all(f" {rank}" in plot for rank in (1, 2, 3, 4))
-    assert lines[-1] == "at the same place as #1: #5, #6, #7, #8, #9, #10, #11, #12"
+    assert all(f" {rank}*" in plot for rank in (1, 2))      # all the same: all on the front
+    assert lines[-1] == "at the same place as #1: #3, #4, #5, #6, #7, #8, #9, #10, #11, #12"
 
 
 def test_svg_is_well_formed_with_one_point_per_combination(sweep, tmp_path: Path) -> None:
@@ -151,7 +168,7 @@ def test_svg_is_well_formed_with_one_point_per_combination(sweep, tmp_path: Path
     points = [g for g in points if g.get("class", "").startswith("point ")]
     assert sorted(int(g.get("data-rank")) for g in points) == [1, 2, 3, 4]
     assert {g.get("data-rank"): g.get("class") for g in points} == {
-        "1": "point passed", "2": "point passed", "3": "point lost", "4": "point lost"}
+        "1": "point passed front", "2": "point lost front", "3": "point passed", "4": "point lost"}
     titles = [g.find(f"{SVG}title").text for g in points]
     assert any("batch_mode=ndjson max_retries=6" in t for t in titles)
     texts = [t.text for t in root.iter(f"{SVG}text")]
@@ -171,10 +188,15 @@ def test_svg_escapes_text(scenario: Path) -> None:
 def test_interrupted_and_timed_out_rows(scenario: Path) -> None:
     sweep = fake_sweep(scenario, [fake_result(lost=0, status=RunStatus.TIMEOUT, passed=False),
                                   fake_result(lost=3)])
-    assert sweep.rows[0].result.status == RunStatus.TIMEOUT
-    assert sweep.best is sweep.rows[1]          # a run that did not end is never "best"
-    assert "✗ 1/1 timed out" in report.table_lines(sweep)[1]
-    assert "best: #2" in report.sweep_text(sweep)
+    # A run that did not end is never on the front, so never "best", and ranks after one that did.
+    assert sweep.rows[1].result.status == RunStatus.TIMEOUT and not sweep.rows[1].front
+    assert sweep.best is sweep.rows[0] and sweep.rows[0].front
+    assert "✗ 1/1 timed out" in report.table_lines(sweep)[2]
+    assert "best: #1" in report.sweep_text(sweep)
+    lexicographic = fake_sweep(scenario, [fake_result(lost=0, status=RunStatus.TIMEOUT, passed=False),
+                                          fake_result(lost=3)], objective="lost")
+    assert lexicographic.rows[0].result.status == RunStatus.TIMEOUT
+    assert lexicographic.best is lexicographic.rows[1]
 
 
 @pytest.mark.parametrize("top, ticks", [
