@@ -56,6 +56,21 @@ class RuntimeObserver(Protocol):
     def batch_started(self, n: int) -> None: ...
     def batch_finished(self, result: BatchResult, available: list[float]) -> None: ...
 
+    def acknowledged(self, now: float, lag: int) -> None:
+        """A batch got its final outcomes. `lag`: messages that were available when it was polled and are
+        still not acknowledged now (the consumer lag, as `drain` measures it)."""
+        ...
+
+
+class MessageAccount(Protocol):
+    """Who follows each message from the source to its final outcome (the bench's loss accounting)."""
+
+    def fed(self, topic: SourceTopic, message: Message) -> None: ...
+
+    def settled(self, topic: SourceTopic, messages: list[Message]) -> None:
+        """These messages have their final outcome (delivered, failed, skipped or, at the end, undelivered)."""
+        ...
+
 
 # An entry is [message, available_at, last_outcome, sent_before, skip_category]: a plain list
 # because the runtime makes one per message and a list is the cheapest mutable record.
@@ -114,7 +129,7 @@ class Runtime:
     def __init__(self, source: Iterable[SourceMessage], sink: Sink, settings: RuntimeSettings, clock: Clock,
                  observer: RuntimeObserver | None = None, buffer_per_topic: int | None = None,
                  on_final_failure: Callable[[TopicMetadata, BatchMetadata, list[Message], list[str]], None]
-                 | None = None) -> None:
+                 | None = None, account: MessageAccount | None = None) -> None:
         self.source = source
         self.sink = sink
         self.settings = settings
@@ -123,6 +138,7 @@ class Runtime:
         # after_consuming: a failed batch is polled again, so only the runtime knows, when the
         # run ends, which messages finally failed (the dead-letter file wants exactly those).
         self.on_final_failure = on_final_failure
+        self.account = account
         self.counts = RuntimeCounts()
         self.source_error: InputError | None = None
         self._cap = buffer_per_topic or max(4 * settings.batch_length, 10_000)
@@ -205,6 +221,11 @@ class Runtime:
                     self.on_final_failure(c.topic.metadata,
                                           BatchMetadata(partition, failed[part[-1]].offset, c.topic.schema),
                                           [failed[i] for i in part], [reasons[i] for i in part])
+            if self.account is not None:
+                # Each message once: with after_consuming a batch in flight is still in its partition too.
+                left = {id(e): e[_MSG] for entries in (*c.in_flight, *c.partitions.values()) for e in entries}
+                if left:
+                    self.account.settled(c.topic, list(left.values()))
             c.partitions.clear()
             c.in_flight.clear()
             c.buffered = 0
@@ -218,6 +239,7 @@ class Runtime:
             return
         clock = self.clock
         counts = self.counts
+        account = self.account
         pending = Outcome.PENDING
         last_topic: SourceTopic | None = None
         consumer: _Consumer | None = None
@@ -243,6 +265,8 @@ class Runtime:
                     now = clock.now()
                 consumer.append([sm.message, now, pending, False, None])
                 counts.fed += 1
+                if account is not None:
+                    account.fed(sm.topic, sm.message)
                 n += 1
                 if n % 512 == 0:
                     # Let consumers run; messages read without yielding became available together.
@@ -262,6 +286,7 @@ class Runtime:
         """
         clock = self.clock
         counts = self.counts
+        account = self.account
         pending = Outcome.PENDING
         last_topic: SourceTopic | None = None
         consumer: _Consumer | None = None
@@ -284,6 +309,8 @@ class Runtime:
                     await self._space.wait()
                 consumer.append([sm.message, clock.now(), pending, False, None])
                 counts.fed += 1
+                if account is not None:
+                    account.fed(sm.topic, sm.message)
                 n += 1
                 if n % 512 == 0:
                     await asyncio.sleep(0)
@@ -380,6 +407,7 @@ class Runtime:
         # Iggy labels the batch with the partition and offset of the message that closed it.
         meta = BatchMetadata(partition_id=last.partition, current_offset=last.offset, schema=c.topic.schema)
         n = len(batch)
+        available_at_poll = counts.fed   # polled just now: what the lag sample of this batch is measured against
         c.in_flight.append(batch)
         counts.in_flight += n
         counts.handed += n
@@ -428,6 +456,11 @@ class Runtime:
                 if e[_OUTCOME] is Outcome.SKIPPED:
                     counts.skipped_by_category[e[_SKIP] or "skipped"] += 1
         counts.undelivered += outcomes.count(Outcome.PENDING)
+        if self.account is not None:
+            self.account.settled(c.topic, messages)
+        if self.observer is not None:
+            decided = counts.delivered + counts.failed + counts.skipped + counts.undelivered
+            self.observer.acknowledged(self.clock.now(), max(0, available_at_poll - decided))
         if delivered:
             acks = [t for t in result.ack_times if t is not None]
             if acks:

@@ -74,3 +74,7 @@ class IntervalSet:
                 held += overlap
             i += 1
         return held
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """The runs, in order, as `(start, end)` pairs."""
+        return list(zip(self._starts, self._ends))

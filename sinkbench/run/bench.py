@@ -22,6 +22,8 @@ from sinkbench.engine.sink import HttpSink, SinkError
 from sinkbench.errors import BenchError, InputError, Where
 from sinkbench.metrics.expect import evaluate, format_count, format_ms, format_seconds, metric_kind
 from sinkbench.redact import REDACTED, redact_headers, redact_url
+from sinkbench.run.drain import Drain
+from sinkbench.run.loss import LossAccount
 from sinkbench.run.metrics import RunMetrics, Snapshot
 from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeCounts
@@ -94,6 +96,10 @@ class _Metrics:
         return {"latency.request": self._m.request_latency, "latency.delivery": self._m.delivery_latency}.get(name)
 
 
+# How often the live lost and duplicates ask the endpoint's ledger about newly settled messages.
+LEDGER_INTERVAL = 0.5
+
+
 class BenchRun:
     """One scenario, run once. `await run()` returns the `RunResult`."""
 
@@ -114,6 +120,7 @@ class BenchRun:
         self._retired: list[HttpSink] = []   # sinks replaced by live tuning, closed at the end
         self._dead_letters: Any = None        # one dead-letter file per run, whichever sink fails
         self._started_at = ""
+        self.loss: LossAccount | None = None  # lost and duplicates, per message (embedded endpoint only)
 
     # -- control ------------------------------------------------------------
     def interrupt(self) -> None:
@@ -163,6 +170,8 @@ class BenchRun:
         self._retired.append(self.sink)
         self.sink = new
         self.runtime.set_sink(new)
+        if self.loss is not None:
+            self.loss.use(settings)
         self._mark(label)
 
     def apply_runtime_settings(self, batch_length: int, poll_interval: float, label: str = "runtime settings changed") -> None:
@@ -197,7 +206,8 @@ class BenchRun:
             in_flight=c.in_flight, rate=rate, request_rate=request_rate, paused=rt.paused,
             status_codes=dict(m.status_codes), latency_request=m.request_latency.summary(),
             latency_delivery=m.delivery_latency.summary(), timeline=tuple(m.timeline.rows(last=60)),
-            recent_requests=tuple(m.recent))
+            recent_requests=tuple(m.recent), lost=self.loss.lost if self.loss is not None else None,
+            duplicates=self.loss.duplicates if self.loss is not None else None)
 
     async def interim_result(self) -> RunResult:
         """The report of the run so far, while it runs (the session's export).
@@ -211,15 +221,17 @@ class BenchRun:
         counts = dataclasses.replace(self.runtime.counts)
         counts.undelivered = max(0, counts.fed - counts.delivered - counts.failed - counts.skipped)
         notes = [f"exported while the run was in progress, after {format_seconds(self.clock.now() - self._start)}; "
-                 "messages without an outcome yet count as undelivered"]
+                 "messages without an outcome yet count as undelivered, and lost counts only messages "
+                 "with a final outcome"]
         endpoint_stats = None
         if self.admin is not None and self._endpoint is not None:
             try:
                 endpoint_stats = await self.admin.stats()
             except AdminError as exc:
                 notes.append(f"could not read the endpoint's stats: {exc}")
+        loss = (self.loss.lost, self.loss.duplicates) if self.loss is not None else None
         return self._result(counts.fed, counts, endpoint_stats, RunStatus.INTERRUPTED, self._started_at,
-                            self.sink.settings, notes)
+                            self.sink.settings, notes, loss)
 
     # -- the run --------------------------------------------------------------
     async def _start_endpoint(self) -> str:
@@ -234,8 +246,19 @@ class BenchRun:
             endpoint = EndpointProcess(settings, secret_values=secrets)
             await asyncio.to_thread(endpoint.start)
         self._endpoint = endpoint
-        self.admin = AdminClient(endpoint.url, verify=endpoint.ca_pem_path or True)
+        self.admin = AdminClient(endpoint.url, verify=endpoint.ca_pem_path or True, on_change=self._endpoint_changed)
         return endpoint.url
+
+    def _endpoint_changed(self, settings: dict[str, Any]) -> None:
+        """The endpoint's settings changed through the admin client: a live break begins, or ends when they are
+        the scenario's again (the session's breaks and "back to normal" come this way)."""
+        if self.metrics is None:
+            return    # the reset before the run
+        t = self.clock.now() - self._start
+        if settings == settings_to_dict(self.scenario.endpoint):
+            self.metrics.lag.break_ended(t)
+        else:
+            self.metrics.lag.break_started(t)
 
     async def _stop_endpoint(self) -> None:
         if self.admin is not None:
@@ -281,6 +304,9 @@ class BenchRun:
         self._start = start = clock.now()
         settings = self._sink_settings(endpoint_url)
         metrics = self.metrics = RunMetrics(clock, start)
+        if sc.mock:   # the fault windows drain is measured from, on the endpoint's clock (reset just now)
+            metrics.lag.faults.extend((f.after or 0.0, f.until) for f in sc.endpoint.faults)
+        loss = self.loss = LossAccount(settings) if self.admin is not None else None
         source = build_source(sc, int(clock.wall() * 1_000_000))
         self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
         sink = self.sink = HttpSink(settings, clock=clock, rng=random.Random(sc.seed), observer=metrics.on_attempt,
@@ -288,10 +314,11 @@ class BenchRun:
         runtime_settings = dataclasses.replace(
             sc.runtime, max_in_flight=settings.effective_max_in_flight if not settings.batch_mode.per_message else 1)
         runtime = self.runtime = Runtime(source, sink, runtime_settings, clock, observer=metrics,
-                                         on_final_failure=self._runtime_dead_letter)
+                                         on_final_failure=self._runtime_dead_letter, account=loss)
         notes: list[str] = []
         status = RunStatus.COMPLETED
         ticker = asyncio.create_task(self._tick(progress, progress_interval)) if progress else None
+        watcher = asyncio.create_task(self._watch_ledger(loss)) if loss is not None else None
         try:
             try:
                 await sink.open()
@@ -306,8 +333,9 @@ class BenchRun:
                 # No consumer ever starts: every message the source holds stays undelivered.
                 runtime.counts.fed = runtime.counts.undelivered = sum(1 for _ in source)
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in (ticker, watcher):
+                if task is not None:
+                    task.cancel()
             counts = runtime.finish()
             for each in (*self._retired, self.sink):
                 await each.close()
@@ -325,12 +353,17 @@ class BenchRun:
             counts.undelivered += self.total_hint - counts.fed
             total = self.total_hint
         endpoint_stats = None
+        figures = None
         if self.admin is not None:
             try:
                 endpoint_stats = await self.admin.stats()
+                if loss is not None:
+                    question = loss.full_question()
+                    figures = loss.settle(question, await self.admin.ledger(question.addresses, question.identities),
+                                          total)
             except AdminError as exc:
-                notes.append(f"could not read the endpoint's stats: {exc}")
-        return self._result(total, counts, endpoint_stats, status, started_at, self.sink.settings, notes)
+                notes.append(f"could not read the endpoint's stats or ledger: {exc}")
+        return self._result(total, counts, endpoint_stats, status, started_at, self.sink.settings, notes, figures)
 
     async def _drive(self, runtime: Runtime, timeout: float) -> RunStatus:
         task = asyncio.create_task(runtime.run())
@@ -353,6 +386,20 @@ class BenchRun:
             pass
         return RunStatus.INTERRUPTED if self._interrupted else RunStatus.TIMEOUT
 
+    async def _watch_ledger(self, loss: LossAccount) -> None:
+        """Keeps the live lost and duplicates up to date: asks the ledger about the messages settled since."""
+        while True:
+            await asyncio.sleep(LEDGER_INTERVAL)
+            question = loss.question()
+            if not (question.addresses or question.identities):
+                continue
+            try:
+                answer = await self.admin.ledger(question.addresses, question.identities)  # type: ignore[union-attr]
+            except AdminError:
+                loss.forget(question)   # asked again next time
+                continue
+            loss.learn(question, answer)
+
     async def _tick(self, progress: Callable[[Snapshot], None], interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
@@ -361,21 +408,22 @@ class BenchRun:
                 progress(snap)
 
     def _result(self, total: int, counts: RuntimeCounts, endpoint: dict[str, Any] | None, status: RunStatus,
-                started_at: str, settings: SinkSettings, notes: list[str]) -> RunResult:
+                started_at: str, settings: SinkSettings, notes: list[str],
+                loss: tuple[int, int] | None) -> RunResult:
         sc = self.scenario
         m = self.metrics
         assert m is not None
         duration = self.clock.now() - self._start
-        lost = duplicates = None
-        if endpoint is not None:
-            lost = max(0, total - int(endpoint.get("unique_messages", 0)))
-            duplicates = int(endpoint.get("duplicates", 0))
+        lost, duplicates = loss if loss is not None else (None, None)
         totals: dict[str, int | None] = {
             "total": total, "delivered": counts.delivered, "failed": counts.failed, "skipped": counts.skipped,
             "undelivered": counts.undelivered, "lost": lost, "duplicates": duplicates, "requests": m.requests,
             "retries": m.retries, "bytes": m.bytes, "message_attempts": counts.handed,
         }
-        drain = self._drain(counts)
+        drained = m.lag.drain(counts.undelivered) if sc.mock else Drain(None)
+        drain = drained.seconds
+        if drained.note:
+            notes = [*notes, drained.note]
         status_codes = dict(sorted(m.status_codes.items()))
         view = _Metrics({**totals}, {"duration": duration, "drain": drain}, m, status_codes)
         unknown = {} if sc.mock else {"lost": "the endpoint is a real URL", "duplicates": "the endpoint is a real URL"}
@@ -407,13 +455,6 @@ class BenchRun:
             status_codes=status_codes, errors=errors, timeline=m.timeline.rows(), expectations=expectations,
             endpoint=endpoint, warnings=list(sc.warnings), notes=notes,
             skipped=dict(counts.skipped_by_category), skipped_attempts=skipped_attempts)
-
-    def _drain(self, counts: RuntimeCounts) -> float | None:
-        faults = self.scenario.endpoint.faults if self.scenario.mock else ()
-        ends = [f.until for f in faults if f.until is not None]
-        if not faults or len(ends) != len(faults) or counts.last_delivery is None:
-            return None
-        return max(0.0, counts.last_delivery - self._start - max(ends))
 
 
 def _plain(obj: Any) -> dict[str, Any]:

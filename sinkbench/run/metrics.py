@@ -14,6 +14,7 @@ from sinkbench.clock import Clock
 from sinkbench.engine.accounting import Attempt, BatchResult, Outcome
 from sinkbench.metrics.histogram import Histogram
 from sinkbench.metrics.timeline import Timeline
+from sinkbench.run.drain import LagTrace
 from sinkbench.runtime import REDELIVERY
 
 REQUEST_LOG_SIZE = 200
@@ -41,11 +42,19 @@ class Snapshot:
     latency_delivery: dict[str, Any]
     timeline: tuple[dict[str, Any], ...]
     recent_requests: tuple[Attempt, ...]
+    # Messages the endpoint never accepted / accepted again, counted per settled message (run/loss.py):
+    # they never go down during a run and end as the report's. None: not known (a real URL).
+    lost: int | None = None
+    duplicates: int | None = None
 
     def progress(self) -> dict[str, Any]:
-        return {"elapsed": self.elapsed, "delivered": self.delivered, "total": self.total, "rate": self.rate,
-                "retries": self.retries, "errors": self.errors, "in_flight": self.in_flight,
-                "requests": self.requests}
+        out = {"elapsed": self.elapsed, "delivered": self.delivered, "total": self.total, "rate": self.rate,
+               "retries": self.retries, "errors": self.errors, "in_flight": self.in_flight,
+               "requests": self.requests}
+        if self.lost is not None:
+            out["lost"] = self.lost
+            out["duplicates"] = self.duplicates
+        return out
 
 
 class RunMetrics:
@@ -63,6 +72,7 @@ class RunMetrics:
         self.errors = 0
         self.in_flight = 0
         self.recent: deque[Attempt] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.lag = LagTrace()   # the consumer lag, for `drain`
 
     # -- the engine's observer ----------------------------------------------
     def on_attempt(self, a: Attempt) -> None:
@@ -99,6 +109,9 @@ class RunMetrics:
         self.delivered += delivered
         self.errors += errors
         self.timeline.add(self.clock.now(), delivered=delivered, errors=errors, in_flight=self.in_flight)
+
+    def acknowledged(self, now: float, lag: int) -> None:
+        self.lag.sample(now - self.start, lag)
 
     def mark(self, label: str) -> None:
         self.timeline.mark(self.clock.now(), label)

@@ -43,7 +43,9 @@ class RunResult:
     passed: bool
     started_at: str                     # ISO 8601, UTC
     duration: float                     # seconds
-    drain: float | None                 # seconds from the last fault's end to the last delivery
+    drain: float | None                 # seconds from the end of the last fault or live break until the
+                                        # consumer lag is back to its level before it (run/drain.py);
+                                        # None: no fault ended, or the lag never came back (a note says which)
     settings: dict[str, Any]            # effective settings, secrets redacted: sink, runtime, source, endpoint
     # Units (docs/reports.md): a message counts once; a message-attempt is a message handed to the
     # sink once (its HTTP retries inside that call included; a re-poll is a new attempt); a request

@@ -301,36 +301,30 @@ class Session:
         return frame
 
     async def _poll_endpoint(self, bench: BenchRun) -> None:
-        if bench.admin is None or not self.scenario.mock:
+        """Reads the endpoint's settings for its pane, until it has them (at most once a second).
+
+        Lost and duplicates need no polling here: the bench keeps them per message (`_ledger`).
+        """
+        if bench.admin is None or not self.scenario.mock or self._endpoint_doc is not None:
             return
         now = self._monotonic()
         if now - self._stats_at < STATS_INTERVAL:
             return
         self._stats_at = now
-        snap = bench.snapshot()
         try:
-            decided = snap.delivered + snap.failed + snap.skipped if snap is not None else 0
-            self._stats = await bench.admin.stats()
-            self._decided = decided
-            if self._endpoint_doc is None:
-                self._endpoint_doc = await bench.admin.get_settings()
+            self._endpoint_doc = await bench.admin.get_settings()
         except Exception:
             pass
 
     def _ledger(self) -> tuple[int | None, int | None]:
-        """Lost and duplicates, from the endpoint's ledger (None with a real URL).
-
-        At the end they are the report's. During the run, lost counts the
-        messages that had an outcome before the stats were read and that the
-        endpoint had not accepted when it answered: never a message still in
-        flight, so an outage shows as loss only once its messages failed.
-        """
+        """Lost and duplicates (None with a real URL): at the end the report's, during the run the bench's
+        live figures, which count only messages with a final outcome and so never go down."""
         if self.result is not None:
             return self.result.totals.get("lost"), self.result.totals.get("duplicates")
-        if self._stats is None or not self.scenario.mock:
+        loss = self.bench.loss if self.bench is not None else None
+        if loss is None or not self.scenario.mock:
             return None, None
-        return (max(0, self._decided - int(self._stats.get("unique_messages", 0))),
-                int(self._stats.get("duplicates", 0)))
+        return loss.lost, loss.duplicates
 
     def _endpoint_lines(self) -> tuple[tuple[str, str], ...]:
         if not self.scenario.mock:
