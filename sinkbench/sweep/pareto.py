@@ -11,8 +11,9 @@ compared first:
 
     front first, then the rest; each part by fewest lost, then fewest
     duplicates, then the smallest  drain / shortest drain + requests / fewest
-    requests  (each against the best in the sweep, so +8% drain beats +116%
-    requests); then shorter drain, then fewer requests, then the run order.
+    requests  (each against the best of the combinations ranked together,
+    so +8% drain beats +116% requests); then shorter drain, then fewer
+    requests, then the run order.
 
 A combination that dominates another always ranks above it: it is on the
 front when the other is not, and otherwise no worse on every key above.
