@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import struct
 from decimal import Decimal
 from typing import Any
@@ -164,10 +165,24 @@ class Encoder:
         return b"".join((b"[", b",".join(encoded), b"]"))
 
 
+# A JSON string, or an exponent's plus sign (outside strings, "e+" occurs only in numbers).
+_STRING_OR_EXPONENT_PLUS = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<=[0-9])e\+')
+
+
+def _no_exponent_plus(m: re.Match[bytes]) -> bytes:
+    return m.group(0) if m.group(0).startswith(b'"') else b"e"
+
+
 def raw_bytes(payload: Any, schema: Schema) -> bytes:
-    """Raw mode: the payload's own bytes; JSON re-serialised compactly, text as UTF-8."""
+    """Raw mode: the payload's own bytes; JSON re-serialised compactly, text as UTF-8.
+
+    Raw mode writes the runtime's own JSON value back (simd-json), not a serde_json one: keys
+    keep their order, and exponents have no plus sign (`1e20`, where the other modes write
+    `1e+20` as orjson does) — both as the real connector sends them (tests/real_iggy).
+    """
     if schema is Schema.JSON:
-        return _dumps(payload)
+        body = orjson.dumps(payload)
+        return _STRING_OR_EXPONENT_PLUS.sub(_no_exponent_plus, body) if b"e+" in body else body
     if isinstance(payload, str):
         return payload.encode("utf-8")
     return bytes(payload)
