@@ -14,7 +14,7 @@ from sinkbench.sweep.interactive import check_in_session, split_items
 from sinkbench.tui.app import make_app
 from sinkbench.tui.screens.dashboard import DashboardScreen
 from sinkbench.tui.screens.prompt import ValuePrompt
-from sinkbench.tui.screens.sweep import SweepScreen
+from sinkbench.tui.screens.sweep import SweepResultView, SweepScreen
 from sinkbench.tui.session import open_scenario
 
 from .conftest import in_process, until
@@ -71,8 +71,10 @@ async def test_a_two_combination_sweep_is_ranked_and_charted(tmp_path):
         await pilot.pause()
         status = str(screen.query_one("#sweep-status", Static).content)
         assert status.startswith("2/2 done")
-        text = str(screen.query_one("#sweep-result", Static).content)
-        table = [line.split()[:2] for line in text.splitlines()[2:5]]
+        text = screen.query_one("#sweep-result", SweepResultView).text
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("#  "))
+        table = [line.split()[:2] for line in lines[start:start + 3]]
         assert table == [["#", "batch_mode"], ["1", "ndjson"], ["2", "json_array"]]
         assert "requests" in text and "┤" in text and "└" in text          # the trade-off chart's axes
         assert {o.result.totals["delivered"] for o in screen.result.outcomes} == {100}
