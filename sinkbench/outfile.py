@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -106,6 +107,20 @@ def write_problem(path: str | os.PathLike[str], *, make_folders: bool = True, ap
     if missing and not make_folders:
         return f"the folder {missing[0]} does not exist"
     return _probe(folder)
+
+
+def output_problems(paths: Iterable[tuple[str, str | None]]) -> list[str]:
+    """`OPTION PATH: why` for each (option, path) given whose path cannot be written; None paths are not given.
+
+    What a command checks before it runs anything (`run`'s --report/--junit/--summary, and any other).
+    """
+    problems = []
+    for option, path in paths:
+        if path is not None:
+            problem = write_problem(path)
+            if problem:
+                problems.append(f"{option} {path}: {problem}")
+    return problems
 
 
 def write_in_place(path: str | os.PathLike[str], data: bytes, fd: int | None = None) -> None:

@@ -71,25 +71,13 @@ def main(args: argparse.Namespace) -> int:
 REPORT_OPTIONS = (("--report", "report"), ("--junit", "junit"), ("--summary", "summary"))
 
 
-def output_problems(paths: list[tuple[str, str | None]]) -> list[str]:
-    """`option PATH: why it cannot be written` for each output path that cannot be, checked before any run."""
-    from sinkbench.outfile import write_problem
-
-    problems = []
-    for option, path in paths:
-        if path is not None:
-            problem = write_problem(path)
-            if problem:
-                problems.append(f"{option} {path}: {problem}")
-    return problems
-
-
 def _run(args: argparse.Namespace, color: bool) -> int:
     import asyncio
     import os
     import signal
 
     from sinkbench.errors import BenchError, InputError
+    from sinkbench.outfile import output_problems
     from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
     from sinkbench.run.bench import BenchRun
     from sinkbench.run.inputcheck import judge_input
