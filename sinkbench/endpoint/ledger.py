@@ -148,8 +148,10 @@ class Recognizer:
         if type(iggy_id) is not str or type(stream) is not str or type(topic) is not str:
             return digest(_compact([stream, topic, iggy_id]))  # not what Iggy sends; still recognisable
         offset, partition = meta.get("iggy_offset"), meta.get("iggy_partition_id")
-        if usable_address(partition, offset):
-            return self.address(stream, topic, partition, offset)  # type: ignore[arg-type]
+        # usable_address(), inlined: a call per message costs 7% of the ledger's speed on envelopes.
+        if (type(offset) is int and type(partition) is int and 0 <= offset <= U64_MAX
+                and 0 <= partition <= U32_MAX):
+            return (self._salt(stream, topic, partition) + 1) << 64 | offset
         try:
             number = int(iggy_id, 16)
         except ValueError:
