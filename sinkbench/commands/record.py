@@ -387,7 +387,12 @@ def main(args: argparse.Namespace) -> int:
 
     from sinkbench.config.load import expand_env
     from sinkbench.errors import BenchError, InputError, Where
-    from sinkbench.sources.iggy import ConnectionStringError, IggySourceError, parse_connection
+    from sinkbench.sources.iggy import (
+        ConnectionStringError,
+        IggySourceError,
+        parse_connection,
+        settle_sdk,
+    )
 
     try:
         # ${VAR} is expanded here, as in a scenario's connection: written in single quotes, the password stays
@@ -438,6 +443,7 @@ def main(args: argparse.Namespace) -> int:
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+            await settle_sdk()   # the process exits next: see settle_sdk
 
     def written() -> str:
         s = recorder.summary if recorder is not None else None

@@ -1,14 +1,18 @@
 """The live Iggy source (docs/scenario.md, `[source] kind = "iggy"`) and what `record` shares with it.
 
 What the SDK offers — apache-iggy 0.9.0 (a PyO3 binding of the Rust SDK; the
-API is in `apache_iggy/__init__.pyi`), read from its stubs and sources and
-checked against this installation where no server is needed:
+API is in `apache_iggy/__init__.pyi`), read from its stubs and sources,
+checked against this installation where no server is needed, and — where a
+point says "verified" — against a real iggy-server 0.9.0-edge.5 built from
+the Iggy source (tests/real_iggy/test_live_source.py; the section after this
+list sums up what those tests found):
 
 - `IggyClient.from_connection_string(s)` parses a connection string without
   any I/O. Schemes `iggy://` (= `iggy+tcp://`), `iggy+tcp://`, `iggy+quic://`,
   `iggy+http://`, `iggy+ws://`. Credentials are required: `USER:PASSWORD@` or
   a personal access token `TOKEN@`; the client replays them on every
-  (re)connect (auto-login), so `connect()` also logs in. TCP query options:
+  (re)connect (auto-login), so `connect()` also logs in (verified: refused
+  credentials fail `connect()` itself, not the first call). TCP query options:
   `tls`, `tls_domain`, `tls_ca_file`, `reconnection_retries` (N or
   `unlimited`, the default), `reconnection_interval` (1s), `reestablish_after`
   (5s), `heartbeat_interval` (5s), `nodelay`. Any other option, a missing
@@ -36,13 +40,21 @@ checked against this installation where no server is needed:
   server assigned to the member) or `Consumer.Single(name)`; strategies
   `PollingStrategy.Next()`, `Offset(n)`, `First()`, `Last()`, `Timestamp(µs)`.
   `auto_commit=True` stores the last polled offset as part of the poll —
-  exactly what the connectors runtime's `AutoCommitWhen::PollingMessages` does.
+  exactly what the connectors runtime's `AutoCommitWhen::PollingMessages` does
+  (verified: a second bench in the group gets only what the first did not
+  poll). With `auto_commit=False` and `Next` the server answers from the
+  stored offset again on every poll (verified). `Timestamp(µs)` starts at the
+  first message stamped at or after it, message by message (verified; the
+  messages of one send share one stamp).
 - `consumer_group(name, stream, topic, polling_strategy=, batch_length=,
   auto_commit=AutoCommit.*, create_consumer_group_if_not_exists=True,
   auto_join_consumer_group=True, …)` → an initialised `IggyConsumer`: it has
   checked that the stream and topic exist, created the group if missing and
-  joined it, and it re-joins after a reconnect. `IggyConsumer.store_offset(
-  offset, partition_id)` stores the group's offset; `iter_messages()` and
+  joined it. It does not join again after a reconnect unless it is iterated
+  (verified: see the restart below), so sinkbench calls
+  `IggyClient.join_consumer_group(stream, topic, group)` itself.
+  `IggyConsumer.store_offset(offset, partition_id)` stores the group's offset
+  (verified, with `after_consuming`); `iter_messages()` and
   `consume_messages(callback, event)` iterate.
   Trap: `IggyConsumer` guards its Rust consumer with one async mutex that
   `iter_messages()`'s `__anext__` holds until a message arrives and that
@@ -59,16 +71,46 @@ checked against this installation where no server is needed:
   (a dict `HeaderKey` → `HeaderValue`) or None. Keys and values are PyO3 enums
   with one class per kind — `Raw`, `String`, `Bool`, `Int8`…`Int128`,
   `UnsignedInt8`…`UnsignedInt128`, `Float32`, `Float64` — each with `.value`;
-  a Float32 arrives widened to a Python float.
+  a Float32 arrives widened to a Python float (verified: 0.1 comes back as
+  0.10000000149011612). Keys of other kinds than String arrive typed too
+  (verified).
 - `get_stream(name)` → `StreamDetails | None`; `get_topic(stream, topic)` →
   `TopicDetails | None` with `partitions_count` and `partitions`
   (`Partition.id`, `current_offset`, `messages_count`). A missing stream or
   topic is None, not an error.
 - No `disconnect`/`close` on `IggyClient`: a client is let go, and its
-  connection closes with it (or with the process).
+  connection closes with it (or with the process). A process that exits right
+  after an awaited call can abort (see `settle_sdk`; verified).
 - HTTP has no consumer groups ("Feature is unavailable") and QUIC strings
   cannot bound reconnection, so sinkbench accepts `iggy://`, `iggy+tcp://`
   and `iggy+ws://`.
+
+Found against the real server (iggy-server 0.9.0-edge.5, apache-iggy 0.9.0):
+
+- Refused logins — a wrong password, an unknown or inactive user — all answer
+  "Invalid credentials"; a wrong personal access token "Invalid personal
+  access token". Both fail `connect()`: exit 2 naming `source.connection`.
+- A user without permissions logs in; its first read (`get_stream`) answers
+  "Unauthorized": exit 2 naming `source.stream`. The server's permission to
+  read a stream (global `read_streams`, or the stream's `read_stream`)
+  includes reading its topics, joining groups and polling, so a bench that
+  can read the stream never meets a later permission error.
+- Partitions are numbered from 0. A bench killed with SIGKILL leaves its group
+  when its connection closes; the next bench gets its partitions, and with
+  `after_consuming` resumes after the last offset stored: only the batch that
+  was in flight is sent again.
+- Server restart: the SDK reconnects (about 4.5 s with the default options)
+  as a new client, so a group poll fails with "Consumer group member with
+  client ID: … was not found."; sinkbench joins the group again and goes on,
+  as the connectors runtime's consumer does ("Consumer group membership was
+  revoked … Rejoining"). But this server keeps the member the client was
+  before the restart (nothing logged it out), with its partitions, so neither
+  the runtime nor sinkbench gets messages of those partitions afterwards; a
+  run idles until its timeout. With `after_consuming`, storing an offset is
+  then refused ("Resource with key:  was not found."): the run ends with exit
+  3, where the runtime logs the error and idles.
+- Every header kind and JSON, text and raw payloads (any bytes) survive
+  produce → poll → `record` with their ids, kinds and values.
 
 What sinkbench uses is exactly the `IggyClient` protocol below (tests pass a
 fake with the same interface). Choices made here:
@@ -80,8 +122,9 @@ fake with the same interface). Choices made here:
 - Header keys are typed in Iggy 0.9; the model's are strings. A string key is
   itself; another kind is written in its readable form (`true`, `42`, `1.5`,
   a float as Rust's `Display` writes it), a raw key as its UTF-8 text, or
-  base64 when it is not UTF-8. (What the Rust sink does for raw keys could not
-  be checked without a server.)
+  base64 when it is not UTF-8 (verified for `record`: Int32 -5 → "-5", Bool →
+  "true", raw b"\\xff\\xfe" → "//4="). What the HTTP sink writes for such keys is
+  not compared yet.
 - Offsets: `after_polling` polls with `auto_commit=True` (Iggy's behaviour);
   `after_consuming` polls without committing and stores a partition's offset
   only when the runtime calls `acknowledge()` — after the sink succeeded.
@@ -122,6 +165,7 @@ WS_OPTIONS = ("tls", "tls_domain", "tls_ca_file", "tls_validate_certificate", "r
               "reconnection_interval", "reestablish_after", "heartbeat_interval")
 DEFAULT_RECONNECTION_RETRIES = 3
 DEFAULT_RECONNECTION_INTERVAL = "1s"
+SDK_SETTLE = 0.05   # seconds the SDK's threads get to finish before the process may exit (see settle_sdk)
 EXAMPLE = "iggy+tcp://USER:PASSWORD@HOST:8090"
 
 
@@ -166,6 +210,10 @@ class IggyClient(Protocol):
     def poll_messages(self, stream: str | int, topic: str | int, *, consumer: Any, polling_strategy: Any,
                       count: int, auto_commit: bool, partition_id: int | None = None
                       ) -> Awaitable[list[ReceivedMessage]]: ...
+
+    def join_consumer_group(self, stream: str | int, topic: str | int, group: str | int) -> Awaitable[None]:
+        """Join again after the server forgot the membership (it restarted): see `IggySession.retrying`."""
+        ...
 
 
 ClientFactory = Callable[["IggyConnection"], IggyClient]
@@ -287,7 +335,7 @@ def parse_connection(text: Any, *, check_with_sdk: bool = True) -> IggyConnectio
 class IggySourceError(InputError):
     """Iggy cannot be used as given: unreachable, credentials refused, no such stream or topic (exit 2).
 
-    `category` is one of: unreachable, timeout, credentials, permission, not_found, other.
+    `category` is one of: unreachable, timeout, credentials, permission, not_found, membership, other.
     """
 
     def __init__(self, message: str, category: str, where: Where | None = None) -> None:
@@ -303,6 +351,9 @@ _CREDENTIALS = ("invalid credentials", "invalidcredentials", "invalid username",
                 "unauthenticated", "user inactive", "userinactive", "personal access token", "access token",
                 "jwt")
 _PERMISSION = ("unauthorized",)
+# "Consumer group member with client ID: 0 for group with ID: g for topic with ID: t was not found.": the server
+# no longer counts this client as a member (after it restarted, the SDK reconnects as a new client).
+_MEMBERSHIP = ("consumer group member",)
 _NOT_FOUND = ("not found", "notfound", "does not exist")
 _UNREACHABLE = ("cannot establish connection", "cannotestablishconnection", "disconnected", "not connected",
                 "notconnected", "connection closed", "connectionclosed", "connection refused", "connection reset",
@@ -314,7 +365,8 @@ def classify(detail: str) -> str:
     """The category of an SDK error text (see `IggySourceError.category`)."""
     text = detail.lower()
     for category, needles in (("credentials", _CREDENTIALS), ("permission", _PERMISSION),
-                              ("not_found", _NOT_FOUND), ("unreachable", _UNREACHABLE)):
+                              ("membership", _MEMBERSHIP), ("not_found", _NOT_FOUND),
+                              ("unreachable", _UNREACHABLE)):
         if any(n in text for n in needles):
             return category
     return "other"
@@ -331,6 +383,18 @@ class Timeouts:
 
 
 WhereFor = Callable[[str], Where]   # "connection" | "stream" | "topic" → where to point an error
+
+
+async def settle_sdk() -> None:
+    """Give the SDK's threads a moment to finish handing back results; await it before the process may exit.
+
+    apache-iggy 0.9.0 completes every awaited call from a Tokio thread that, after waking the event loop,
+    takes the GIL once more. When the interpreter is already finalizing by then (a command that exits right
+    after its last call), that thread is ended inside Rust frames and the process aborts: exit 134 or 135,
+    "Fatal Python error: Aborted", in about one `sinkbench record` in three (measured, tests/real_iggy).
+    Sleeping releases the GIL, so the thread finishes first.
+    """
+    await asyncio.sleep(SDK_SETTLE)
 
 
 class IggySession:
@@ -361,7 +425,10 @@ class IggySession:
             who = f"user '{c.user}'" if c.password is not None else "the personal access token's user"
             message = f"{who} lacks the permission for {doing} on {c} ({detail})"
         elif category == "not_found":
-            message = f"{detail} (on the Iggy server at {c})"
+            message = f"{detail} (on the Iggy server at {c}, while {doing})"
+        elif category == "membership":
+            message = (f"the Iggy server at {c} no longer counts this bench as a member of its consumer group "
+                       f"while {doing} ({detail})")
         else:
             message = f"the Iggy server at {c} answered \"{detail}\" while {doing}"
         return IggySourceError(message, category, self._where(field_))
@@ -403,20 +470,37 @@ class IggySession:
                                   f"{self.connection}", "not_found", self._where("topic"))
         return details
 
-    async def retrying(self, make: Callable[[], Awaitable[Any]], doing: str) -> Any:
-        """A call during a run: repeated (bounded) on failure; when it keeps failing, `IggyConnectionLost`."""
+    async def retrying(self, make: Callable[[], Awaitable[Any]], doing: str,
+                       rejoin: Callable[[], Awaitable[Any]] | None = None) -> Any:
+        """A call during a run: repeated (bounded) on failure; when it keeps failing, `IggyConnectionLost`.
+
+        `rejoin` joins the consumer group again. A restarted server has forgotten which clients are its
+        members (the SDK reconnects as a new client), so a group poll then fails with "Consumer group
+        member ... was not found" until the client joins again — what the connectors runtime's consumer
+        does on reconnecting. Measured against iggy-server 0.9.0-edge.5 (tests/real_iggy).
+        """
         wait = self.timeouts.retry_wait
-        for attempt in range(self.timeouts.retries + 1):
+        attempt = rejoined = 0
+        while True:
             try:
                 return await self.call(make(), doing)
             except IggySourceError as exc:
-                if attempt == self.timeouts.retries:
-                    raise IggyConnectionLost(f"{exc.message} — still failing after {attempt + 1} attempt"
-                                             f"{'s' if attempt else ''}") from None
-                log.warning("iggy: %s; trying again in %gs", exc.message, wait)
-                await asyncio.sleep(wait)
-                wait *= 2
-        raise AssertionError("unreachable")
+                failure = exc
+            if failure.category == "membership" and rejoin is not None and rejoined < self.timeouts.retries + 1:
+                rejoined += 1
+                log.warning("iggy: %s; joining the consumer group again", failure.message)
+                try:
+                    await self.call(rejoin(), f"joining the consumer group again for {doing}")
+                    continue   # joined: the call is made again at once
+                except IggySourceError as exc:
+                    failure = exc
+            attempt += 1
+            if attempt > self.timeouts.retries:
+                raise IggyConnectionLost(f"{failure.message} — still failing after {attempt} attempt"
+                                         f"{'s' if attempt > 1 else ''}") from None
+            log.warning("iggy: %s; trying again in %gs", failure.message, wait)
+            await asyncio.sleep(wait)
+            wait *= 2
 
 
 def partition_ids(details: Any) -> list[int]:
@@ -651,7 +735,10 @@ class IggySource:
                  self.stream, ",".join(self.topic_names))
         return client
 
-    async def _store(self, session: IggySession, state: _Topic) -> None:
+    def _rejoin(self, client: IggyClient, topic: str) -> Callable[[], Awaitable[None]]:
+        return lambda: client.join_consumer_group(self.stream, topic, self.consumer_group)
+
+    async def _store(self, session: IggySession, state: _Topic, client: IggyClient) -> None:
         """Store the offsets the runtime acknowledged since the last call."""
         for partition, offset in list(state.acked.items()):
             if offset > state.stored.get(partition, -1):
@@ -660,7 +747,7 @@ class IggySource:
                 await session.retrying(lambda member=member, offset=offset, partition=partition:
                                        member.store_offset(offset, partition),
                                        f"storing offset {offset} of {self.stream}/{state.source_topic.topic} "
-                                       f"partition {partition}")
+                                       f"partition {partition}", self._rejoin(client, state.source_topic.topic))
                 state.stored[partition] = offset
                 self.commits += 1
 
@@ -673,7 +760,12 @@ class IggySource:
 
         self._acked = asyncio.Event()
         session = IggySession(self.connection, self._factory, self.timeouts, self._where)
-        client = await self._open(session)
+        try:
+            client = await self._open(session)
+        except BaseException:
+            if self._factory is None:
+                await settle_sdk()
+            raise
         group = Consumer.Group(self.consumer_group)
         remaining = self.count
         loop = asyncio.get_running_loop()
@@ -682,7 +774,7 @@ class IggySource:
             while remaining is None or remaining > 0:
                 for name, state in self._topics.items():
                     if self.after_consuming:
-                        await self._store(session, state)
+                        await self._store(session, state, client)
                     wait = state.last_poll + self.poll_interval - loop.time()
                     if wait > 0:
                         await asyncio.sleep(wait)
@@ -693,7 +785,7 @@ class IggySource:
                         lambda name=name, want=want: client.poll_messages(
                             self.stream, name, consumer=group, polling_strategy=PollingStrategy.Next(),
                             count=want, auto_commit=not self.after_consuming),
-                        f"polling {self.stream}/{name}")
+                        f"polling {self.stream}/{name}", self._rejoin(client, name))
                     self.polled += len(batch)
                     for received in batch:
                         partition, offset = int(received.partition_id()), int(received.offset())
@@ -726,7 +818,7 @@ class IggySource:
                 # offsets are stored (the run's timeout bounds this, as it bounds the runtime).
                 while True:
                     for state in self._topics.values():
-                        await self._store(session, state)
+                        await self._store(session, state, client)
                     if self._settled():
                         break
                     self._acked.clear()
@@ -741,6 +833,8 @@ class IggySource:
         finally:
             if self.after_consuming and not broken:
                 await self._final_store(session)
+            if self._factory is None:
+                await settle_sdk()
 
     async def _final_store(self, session: IggySession) -> None:
         """Best effort when the run stops early: store what the sink finished, within a short bound."""
