@@ -166,6 +166,24 @@ class IggyServer:
             "name": topic, "partitions_count": partitions, "compression_algorithm": "none",
             "message_expiry": 0, "max_topic_size": 0})
 
+    def create_user(self, username: str, password: str, permissions: dict | None = None, *,
+                    active: bool = True) -> None:
+        """Create a user through the REST API (`POST /users`).
+
+        `permissions` is the server's JSON shape: {"global": {"read_streams": true, ...},
+        "streams": {"<stream id>": {...}} or null}; None creates a user without any
+        permission. Every global flag not given is false.
+        """
+        body: dict = {"username": username, "password": password, "status": "active" if active else "inactive",
+                      "permissions": None}
+        if permissions is not None:
+            flags = ("manage_servers", "read_servers", "manage_users", "read_users", "manage_streams",
+                     "read_streams", "manage_topics", "read_topics", "poll_messages", "send_messages")
+            given = permissions.get("global", {})
+            body["permissions"] = {"global": {f: bool(given.get(f, False)) for f in flags},
+                                   "streams": permissions.get("streams")}
+        self._rest("POST", "/users", body)
+
     def restart(self) -> None:
         """Stop and start again on the same port and data (messages and offsets survive)."""
         self.stop()
