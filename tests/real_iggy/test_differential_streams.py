@@ -82,7 +82,14 @@ SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_shipped_scenario_stream_matches(path, iggy_server, connectors, tmp_path):
-    assert_same(both(iggy_server, connectors, _scenario_case(path, 240), tmp_path))
+    case = _scenario_case(path, 240)
+    sides = both(iggy_server, connectors, case, tmp_path)
+    # oversize-batch-413 under the Iggy keys alone: every batch is over max_payload_size_bytes, so
+    # neither side sends anything, and the engine says why.
+    oversize = case.plugin_config.get("max_payload_size_bytes", 0) == 16000
+    assert_same(sides, allow_none=oversize)
+    if oversize:
+        assert sides.report["totals"]["skipped"] == 240 and not sides.real
 
 
 MODES = ["individual", "ndjson", "json_array", "raw"]
