@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "sinkbench.commands.sweep",
     "record": "sinkbench.commands.record",
     "validate": "sinkbench.commands.validate",
+    "hunt": "sinkbench.commands.hunt",
     "mock": "sinkbench.endpoint.command",
 }
 # command name → its pages in the reference, named at the end of its --help
@@ -35,6 +36,7 @@ REFERENCE: dict[str, str] = {
     "sweep": "docs/cli.md (this command), docs/scenario.md (the keys --vary takes), docs/reports.md (sweep reports)",
     "record": "docs/streams.md (this command and the stream format), docs/cli.md (exit codes)",
     "validate": "docs/cli.md (this command), docs/scenario.md, docs/sink.md, docs/streams.md (what is checked)",
+    "hunt": "docs/hunt.md (this command, a worked example, what a hunt can and cannot prove)",
     "mock": "docs/endpoint.md (settings, faults, the admin API, this command)",
 }
 
