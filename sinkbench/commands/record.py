@@ -228,7 +228,8 @@ class Recorder:
                     raise InputError(f"cannot continue this file: it records {key} {str(getattr(header, key))!r}, "
                                      f"not {str(want)!r} (use another --out)", Where(file=str(out), line=1, key=key))
 
-        session = IggySession(plan.connection, self._factory, self._timeouts)
+        options = {"connection": "--connection", "stream": "--stream", "topic": "--topic"}
+        session = IggySession(plan.connection, self._factory, self._timeouts, lambda f: Where(key=options[f]))
         client = await session.open()
         details = await session.topic(plan.stream, plan.topic)
         ids = partition_ids(details)

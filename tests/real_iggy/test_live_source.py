@@ -133,8 +133,8 @@ def test_refused_credentials_fail_at_connect_and_exit_2_naming_the_connection(ig
                          "--out", str(out), "--quiet", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     no_traceback(done)
-    assert done.stderr.strip() == (f"error: the Iggy server at iggy+tcp://{iggy_server.address} refused the "
-                                   f"credentials of user '{iggy_server.username}' (Invalid credentials)")
+    assert done.stderr.strip() == (f"error: key '--connection': the Iggy server at iggy+tcp://{iggy_server.address} "
+                                   f"refused the credentials of user '{iggy_server.username}' (Invalid credentials)")
     assert not out.exists()
 
     # A user that does not exist gets the same answer; the failure comes from connect() (which logs in),
