@@ -222,8 +222,8 @@ async def _change_settings(endpoint: Endpoint, request: BaseRequest, merge: bool
     raw = await _read_document(request)
     if isinstance(raw, web.Response):
         return raw
-    current = settings_to_dict(endpoint.settings) if merge else None
-    prepared = await asyncio.to_thread(_prepare, raw, endpoint.settings.tls, current)
+    args = (raw, endpoint.settings.tls) + ((settings_to_dict(endpoint.settings),) if merge else ())
+    prepared = await asyncio.to_thread(_prepare, *args)
     if isinstance(prepared, str):
         return _error(prepared)
     settings, answer = prepared

@@ -338,7 +338,7 @@ START = {"status": 201, "latency": "1ms", "seed": 7, "max_body_bytes": 1 << 20,
          "rate_limit": {"requests_per_second": 100_000, "burst": 10_000},
          "faults": [{"every": 1_000_000, "action": "status", "status": 503}]}
 ROUTES: dict[str, tuple[str, ...]] = {"health": ("GET", "HEAD"), "stats": ("GET",), "requests": ("GET",),
-                                      "endpoint": ("GET", "PUT"), "reset": ("POST",)}
+                                      "endpoint": ("GET", "PUT", "PATCH"), "reset": ("POST",), "ledger": ("POST",)}
 # HEAD answers carry no body to hold a JSON error; CONNECT takes a host, not a path.
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 TOP_KEYS = ("status", "latency", "max_body_bytes", "tls", "rate_limit", "faults", "seed")
@@ -652,7 +652,7 @@ async def test_malformed_settings_documents_are_refused_and_change_nothing(
 
 @ADMIN_CASES
 @given(misdirected_calls())
-@example(AdminCall("POST", "/__sinkbench/endpoint", 405, VALID_DOC, allow="GET, PUT"))
+@example(AdminCall("POST", "/__sinkbench/endpoint", 405, VALID_DOC, allow="GET, PUT, PATCH"))
 @example(AdminCall("PUT", "/__sinkbench/endpoints", 404, VALID_DOC))
 @example(AdminCall("PUT", "/__sinkbench/%2e%2e", 404, VALID_DOC))
 @example(AdminCall("GET", "/__sinkbench/requests?limit=%D9%A3", 400))     # an Arabic-Indic three
