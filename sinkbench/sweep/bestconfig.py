@@ -175,7 +175,8 @@ def _check_loads(config: str | Path, old_text: str, new_text: str, env: Mapping[
                          + "; ".join(str(p) for p in problems), Where(file=str(config))) from exc
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A resolved setting as a TOML value: durations as text ("250ms"), sets as sorted lists, enums as text."""
     if isinstance(value, float):
         return format_duration(value)
     if isinstance(value, frozenset):
@@ -199,7 +200,7 @@ def unwritten_differences(scenario: Scenario, config: str | Path, written: set[s
         name = f.name
         if name not in keys or name in ("url", "headers") or name in written:
             continue
-        a, b = _plain(getattr(ran, name)), _plain(getattr(has, name))
+        a, b = plain_value(getattr(ran, name)), plain_value(getattr(has, name))
         if a != b:
             notes.append(f"the sweep ran with {name} = {show_value(a)} (from the scenario); {config} has "
                          f"{show_value(b)} — not written, as it was not varied")
@@ -208,6 +209,6 @@ def unwritten_differences(scenario: Scenario, config: str | Path, written: set[s
         for name, a, b in (("batch_length", scenario.runtime.batch_length, first.batch_length),
                            ("poll_interval", scenario.runtime.poll_interval, first.poll_interval)):
             if name not in written and a != b:
-                notes.append(f"the sweep ran with {name} = {show_value(_plain(a))} (from the scenario); {config}'s "
-                             f"[[streams]] has {show_value(_plain(b))} — not written, as it was not varied")
+                notes.append(f"the sweep ran with {name} = {show_value(plain_value(a))} (from the scenario); {config}'s "
+                             f"[[streams]] has {show_value(plain_value(b))} — not written, as it was not varied")
     return notes

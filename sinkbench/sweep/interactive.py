@@ -6,19 +6,36 @@ The session's sweep screen only wires these: `plan_in_session()` turns
 plan of the current scenario's file, `SessionSweep` runs it sequentially and
 ranks it, and `SweepStatus` is the `SweepProgress` a screen reads a few times
 a second. Nothing here imports Textual.
+
+The sweep starts from the settings as tuned live, not the file as written:
+`tuned_overrides()` turns what the session changed into fixed `--set` items
+(a varied key's values win over its tuned one). `row_problem()` and
+`write_prompt()` serve the screen's `w`, which writes a chosen row's settings
+into the connector file as `--write-best` does.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import tomlkit
+
+from sinkbench.config.settings import SinkSettings
+from sinkbench.durations import format_duration
 from sinkbench.errors import InputError, Where
 from sinkbench.report._text import one_line
+from sinkbench.runtime import RuntimeSettings
+from sinkbench.scenario.load import parse_set
+from sinkbench.scenario.model import Scenario
+from sinkbench.sweep.bestconfig import plain_value, refusal
 from sinkbench.sweep.chart import TEXT_WIDTH, chart_text, trade_off
-from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, Objective, parse_objective
+from sinkbench.sweep.objective import DEFAULT_OBJECTIVE, Objective, parse_objective, ran_to_end
 from sinkbench.sweep.plan import (
+    NOT_VARIED,
     VARY,
     Combination,
     SweepPlan,
@@ -26,8 +43,8 @@ from sinkbench.sweep.plan import (
     split_top_level,
     validate_plan,
 )
-from sinkbench.sweep.report import best_line, columns
-from sinkbench.sweep.runner import Outcome, SweepResult, SweepRunner
+from sinkbench.sweep.report import best_line, columns, legend_lines
+from sinkbench.sweep.runner import Outcome, Row, SweepResult, SweepRunner
 
 MAX_IN_SESSION = 8   # more belongs to `sinkbench sweep`, which can run unattended
 
@@ -37,24 +54,109 @@ def split_items(text: str) -> list[str]:
     return [item for item in split_top_level(text, str.isspace) if item]
 
 
-def plan_in_session(file: str | Path | None, text: str, *, limit: int = MAX_IN_SESSION) -> SweepPlan:
-    """The validated plan of `text` over the scenario `file`. Raises InputError (InputErrors) saying why not."""
+def _toml(value: Any) -> str:
+    return tomlkit.item(value).as_string()
+
+
+def tuned_overrides(scenario: Scenario, table: Mapping[str, Any], settings: SinkSettings,
+                    runtime: RuntimeSettings) -> list[str]:
+    """`--set` items that start a sweep of `scenario`'s file from the settings as tuned in the session.
+
+    `table` is the session's [plugin_config] as tuned (values as typed), `settings` the same resolved,
+    `runtime` its runtime settings. Each [sink] key whose tuned value is not the file's becomes an item (a
+    key cleared in the form: its default, from `settings`); so do `batch_length` and `poll_interval` when
+    tuned. Headers are not tuned in the session (nor are where the sink delivers): the file's hold.
+    """
+    original = scenario.sink_table
+    items: list[str] = []
+    for key in sorted(set(original) | set(table)):
+        if key in (*NOT_VARIED, "headers"):
+            continue
+        if key in table:
+            if key not in original or original[key] != table[key]:
+                items.append(f"sink.{key}={_toml(table[key])}")
+        elif hasattr(settings, key):
+            items.append(f"sink.{key}={_toml(plain_value(getattr(settings, key)))}")
+    if runtime.batch_length != scenario.runtime.batch_length:
+        items.append(f"runtime.batch_length={runtime.batch_length}")
+    if runtime.poll_interval != scenario.runtime.poll_interval:
+        items.append(f"runtime.poll_interval={_toml(format_duration(runtime.poll_interval))}")
+    return items
+
+
+def _key(item: str) -> str:
+    return ".".join(parse_set(item)[0])
+
+
+def plan_in_session(file: str | Path | None, text: str, *, tuned: Sequence[str] = (),
+                    limit: int = MAX_IN_SESSION) -> SweepPlan:
+    """The validated plan of `text` over the scenario `file`, from the `tuned` settings (`tuned_overrides`).
+
+    Raises InputError (InputErrors) saying why not.
+    """
     if file is None or not Path(file).is_file():
         raise InputError("this scenario has no file to sweep; use `sinkbench sweep` on a scenario file",
                          Where(file=VARY))
-    plan = plan_sweep(file, split_items(text))
+    items = split_items(text)
+    varied = [v.key for v in plan_sweep(file, items).varies]
+    # What is varied is swept over its values, whatever it was tuned to.
+    fixed = [t for t in tuned if not any(k == v or k.startswith(v + ".") or v.startswith(k + ".")
+                                         for k in (_key(t),) for v in varied)]
+    plan = plan_sweep(file, items, fixed)
     if plan.size > limit:
         raise InputError(f"{plan.size} combinations: the session runs at most {limit}; "
                          "use `sinkbench sweep` for more", Where(file=VARY))
     return validate_plan(plan)
 
 
-def check_in_session(file: str | Path | None, text: str) -> str | None:
+def check_in_session(file: str | Path | None, text: str, *, tuned: Sequence[str] = ()) -> str | None:
     """What is wrong with `text` (for a prompt's inline error), or None."""
     try:
-        plan_in_session(file, text)
+        plan_in_session(file, text, tuned=tuned)
     except InputError as exc:
         return str(exc)
+    return None
+
+
+def tuned_keys(plan: SweepPlan) -> list[str]:
+    """The keys the sweep took from the session's tuning (names only, for the screen's title)."""
+    return [_key(item).split(".", 1)[1] for item in plan.fixed]
+
+
+def write_prompt(sweep: SweepResult) -> tuple[str, str]:
+    """(the rank offered, the prompt's words) for `w`: the best row, unless the ranking cannot choose for you."""
+    best = sweep.best
+    if best is None:
+        return "", "No combination ran to the end: nothing to write"
+    why = refusal(sweep)
+    if why is not None:
+        return "", f"The best row cannot be written as it is: {why}. Rank of the row to write"
+    return str(best.rank), f"Rank of the row to write (#{best.rank} is the best: {best.combination.label})"
+
+
+def chosen_row(sweep: SweepResult, text: str) -> Row:
+    """The row `text` (a rank) names, if its settings can be written. Raises InputError saying why not."""
+    where = Where(file="rank")
+    raw = text.strip().lstrip("#")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= len(sweep.rows):
+        raise InputError(f"give a rank from 1 to {len(sweep.rows)}", where)
+    row = sweep.rows[int(raw) - 1]
+    if not ran_to_end(row.result):
+        raise InputError(f"#{row.rank} did not run to the end ({row.outcome.status}): its figures say nothing",
+                         where)
+    if row.not_connector:
+        used = ", ".join(n.text for n in row.not_connector)
+        raise InputError(f"#{row.rank} ran with {used}, which the connector does not run "
+                         f"({'; '.join(n.fact.why for n in row.not_connector)})", where)
+    return row
+
+
+def row_problem(sweep: SweepResult, text: str) -> str | None:
+    """What is wrong with the rank typed (for the prompt's inline error), or None."""
+    try:
+        chosen_row(sweep, text)
+    except InputError as exc:
+        return exc.message
     return None
 
 
@@ -123,6 +225,7 @@ def result_lines(sweep: SweepResult, width: int | None = None) -> list[str]:
     """`result_text`'s lines fitted to `width` cells: table columns dropped (and named) when they do not fit,
     the chart narrowed, prose wrapped. `width=None`: no limit."""
     lines = [*_wrap(f"sorted by: {sweep.objective.text}", width), "", *fitted_table(sweep, width)]
+    lines += [wrapped for note in legend_lines(sweep) for wrapped in _wrap(note, width)]   # ●, † explained
     for row in sweep.rows:
         if row.outcome.error:
             lines += _wrap(f"#{row.rank} {row.outcome.status}: {row.outcome.error}", width)

@@ -205,7 +205,7 @@ def best_line(sweep: SweepResult) -> str:
     return text
 
 
-def _legend(sweep: SweepResult) -> list[str]:
+def legend_lines(sweep: SweepResult) -> list[str]:
     """The lines that explain the table's marks: the front, then the connector's settings."""
     return [FRONT_TEXT, *connector_notes(sweep)]
 
@@ -216,7 +216,7 @@ def sweep_text(sweep: SweepResult, *, color: bool = False, chart: bool = True) -
     lines = [paint("bold", heading(sweep)),
              f"sorted by: {sweep.objective.text}  (p95/p99: delivery latency)", ""]
     lines += ["  " + line for line in table_lines(sweep, color=color)]
-    lines += ["  " + line for line in _legend(sweep)]
+    lines += ["  " + line for line in legend_lines(sweep)]
     for row in sweep.rows:
         if row.outcome.error:
             lines.append(f"  #{row.rank} {row.outcome.status}: {fmt.one_line(row.outcome.error)}")
@@ -368,7 +368,7 @@ def sweep_markdown(sweep: SweepResult, *, chart_path: str | None = None) -> str:
     for row in sweep.rows:
         lines.append("| " + " | ".join(escape(c.cell(row)) for c in cols) + " |")
     lines.append("")
-    lines += [escape(line) + "  " for line in _legend(sweep)]
+    lines += [escape(line) + "  " for line in legend_lines(sweep)]
     lines.append("")
     for row in sweep.rows:
         if row.outcome.error:
@@ -409,5 +409,5 @@ def write_svg(sweep: SweepResult, path: str | os.PathLike[str]) -> None:
     atomic_write(path, chart_svg(trade_off(sweep)).encode("utf-8"))
 
 
-__all__ = ["FRONT_TEXT", "best_line", "connector_notes", "json_bytes", "sweep_csv", "sweep_json", "sweep_markdown", "sweep_text", "table_lines",
+__all__ = ["FRONT_TEXT", "best_line", "connector_notes", "json_bytes", "legend_lines", "sweep_csv", "sweep_json", "sweep_markdown", "sweep_text", "table_lines",
            "write_csv", "write_json", "write_markdown", "write_svg"]

@@ -236,17 +236,24 @@ class DashboardScreen(Screen[None]):
 
     # -- the sweep -------------------------------------------------------------------
     def action_sweep(self) -> None:
-        from sinkbench.sweep.interactive import MAX_IN_SESSION, check_in_session, plan_in_session
+        from sinkbench.sweep.interactive import (
+            MAX_IN_SESSION,
+            check_in_session,
+            plan_in_session,
+            tuned_overrides,
+        )
         from sinkbench.tui.screens.prompt import ValuePrompt
         from sinkbench.tui.screens.sweep import SweepScreen
 
-        file = self.session.scenario.file
+        s = self.session
+        file = s.scenario.file
+        tuned = tuned_overrides(s.scenario, s.table, s.sink_settings, s.runtime)   # the settings as tuned live
 
         def done(text: str | None) -> None:
             if text is None:
                 return
             try:
-                plan = plan_in_session(file, text)
+                plan = plan_in_session(file, text, tuned=tuned)
             except InputError as exc:   # the prompt checked it; the file may have changed since
                 self.notify(str(exc), title="sweep", severity="error", timeout=15)
                 return
@@ -256,4 +263,4 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(ValuePrompt(
             "sweep: compare settings",
             f"KEY=V1,V2 items, space-separated, as sweep --vary (at most {MAX_IN_SESSION} combinations)",
-            "sink.max_retries=0,3", check=lambda t: check_in_session(file, t)), done)
+            "sink.max_retries=0,3", check=lambda t: check_in_session(file, t, tuned=tuned)), done)

@@ -3,7 +3,10 @@
 Wiring only (sinkbench.sweep.interactive does the work): the live run is
 paused while the screen is open, the sweep runs in a worker, a timer pulls its
 status, and the worker's result is shown by the handler. Escape interrupts a
-sweep under way, closes the screen and resumes the live run.
+sweep under way, closes the screen and resumes the live run. `w` writes a
+chosen row's settings (the best by default) into the connector file, as
+`sinkbench sweep --write-best` does, after the same diff preview as the
+dashboard's save.
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from sinkbench.sweep.interactive import SessionSweep, result_lines
+from sinkbench.errors import InputError
+from sinkbench.sweep.interactive import (
+    SessionSweep,
+    chosen_row,
+    result_lines,
+    row_problem,
+    tuned_keys,
+    write_prompt,
+)
 from sinkbench.sweep.plan import SweepPlan
 from sinkbench.sweep.runner import SweepResult
 from sinkbench.tui.screens.dialog import FullScreen
+from sinkbench.tui.session import ControlError, SavePlan
 
 STATUS_INTERVAL = 0.25
 
@@ -52,7 +64,9 @@ class SweepResultView(Widget):
 
 class SweepScreen(FullScreen[None]):
     BINDINGS = [Binding("escape", "close", "back to the run", id="sweep.close",
-                        tooltip="Stop the sweep if it is under way, close this and resume the live run")]
+                        tooltip="Stop the sweep if it is under way, close this and resume the live run"),
+                Binding("w", "write", "write a row", id="sweep.write",
+                        tooltip="Write a row's settings (the best by default) into the connector file, diff first")]
 
     def __init__(self, plan: SweepPlan, *, endpoint_in_process: bool = False,
                  result: SweepResult | None = None) -> None:
@@ -66,8 +80,10 @@ class SweepScreen(FullScreen[None]):
 
     def compose(self) -> ComposeResult:
         labels = " · ".join(v.key for v in self.plan.varies)
+        tuned = tuned_keys(self.plan)
+        start = f", from the settings as tuned ({', '.join(tuned)})" if tuned else ""
         # markup=False: the texts quote what the user typed (keys, values, reasons), brackets and all.
-        yield Static(f"sweep: {self.plan.size} combinations of {labels}", id="sweep-title", markup=False)
+        yield Static(f"sweep: {self.plan.size} combinations of {labels}{start}", id="sweep-title", markup=False)
         yield Static("", id="sweep-status", markup=False)
         with VerticalScroll(id="sweep-view"):
             yield SweepResultView(id="sweep-result")
@@ -102,6 +118,52 @@ class SweepScreen(FullScreen[None]):
         self.query_one("#sweep-status", Static).update(
             f"{n}/{n} done — {result.passed_count} passed the scenario's expectations; escape: back to the run")
         self.query_one("#sweep-result", SweepResultView).result = result
+
+    def action_write(self) -> None:
+        from sinkbench.sweep.bestconfig import plan_best
+        from sinkbench.tui.screens.prompt import ValuePrompt
+        from sinkbench.tui.screens.save import SaveScreen
+
+        result, session = self.result, self.app.session  # type: ignore[attr-defined]
+        if result is None:
+            self.notify("the sweep has not finished: nothing to write yet", title="sweep", severity="warning")
+            return
+        try:
+            target = session.save_target()
+        except ControlError as exc:
+            self.notify(str(exc), title="sweep: write", severity="warning")
+            return
+        display = session.display(target)
+
+        def saved(confirmed: bool | None, plan: SavePlan) -> None:
+            if not confirmed:
+                return
+            try:
+                backup = session.save(plan)
+            except ControlError as exc:
+                self.notify(str(exc), title="sweep: write", severity="error")
+                return
+            where = f"; the original is kept as {session.display(backup)}" if backup else ""
+            self.notify(f"wrote {', '.join(plan.changes)} into {display}{where}", title="sweep: write")
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                row = chosen_row(result, text)
+                best = plan_best(target, result.plan, row.combination, env=session.env)
+            except InputError as exc:
+                self.notify(str(exc), title="sweep: write", severity="error", timeout=15)
+                return
+            if not best.changed:
+                self.notify(f"{display} already holds the settings of #{row.rank}", title="sweep: write")
+                return
+            plan = SavePlan(target, display, best.plan, {**best.sink, **best.streams}, tuple(best.notes))
+            self.app.push_screen(SaveScreen(plan), lambda confirmed: saved(confirmed, plan))
+
+        rank, words = write_prompt(result)
+        self.app.push_screen(ValuePrompt(f"sweep: write a row's settings into {display}", words, rank,
+                                         check=lambda t: row_problem(result, t)), chosen)
 
     async def action_close(self) -> None:
         worker = self._worker
