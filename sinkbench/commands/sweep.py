@@ -35,7 +35,8 @@ examples:
       --objective lost,drain --markdown out/sweep.md --chart out/sweep.svg --csv out/sweep.csv
   sinkbench sweep scenarios/rate-limited-429.toml --vary max_retries=3,6 \\
       --write-best config.toml --dry-run
-  sinkbench sweep scenarios/outage-503.toml --vary max_retries=0,3,6 --shard 2/3 --report out/shard-2.json
+  sinkbench sweep scenarios/outage-503.toml --vary max_retries=0,3,6 \\
+      --set runtime.offset_commit=after_polling --shard 2/3 --report out/shard-2.json
   sinkbench sweep merge out/shard-*.json --markdown out/sweep.md --write-best config.toml
 
 --vary takes a dotted scenario key, as --set does, and comma-separated TOML
