@@ -31,6 +31,11 @@ unless the endpoint accepted a message after the bench had settled it (a
 request the sink gave up on that still got through), which the end counts
 as delivered after all.
 
+Memory: addressed messages are runs of offsets (a handful per partition);
+bare ones cost two counts per distinct payload (a few hundred bytes), plus
+one entry per bare message between its feed and its outcome (bounded by the
+runtime's buffer).
+
 A message is identified as the sink settings in force when it was fed (bare)
 or settled (addressed) send it; changing `include_metadata` or `batch_mode`
 live identifies the messages around the change by one of the two.
