@@ -135,8 +135,14 @@ class Validation:
 
 
 def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mapping[str, str],
-             runtime: RuntimeSettings, env: Mapping[str, str] | None = None) -> Validation:
-    """Lays the fields that changed over `table` and checks the result with the config loader."""
+             runtime: RuntimeSettings, env: Mapping[str, str] | None = None, *,
+             file: str | None = None) -> Validation:
+    """Lays the fields that changed over `table` and checks the result with the config loader.
+
+    `file` is the connector file a save writes into: a relative path typed in a field (dead letters,
+    TLS files) means a path beside it, as it will once written there, so the live run and the saved
+    file agree on what it names.
+    """
     env = os.environ if env is None else env
     new = dict(table)
     changed: dict[str, tuple[str, str]] = {}
@@ -157,7 +163,7 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
     warnings: tuple[str, ...] = ()
     loaded = None
     try:
-        loaded = resolve_sink(new, lambda key: Where(key=key), env=env)
+        loaded = resolve_sink(new, lambda key: Where(file=file, key=key), env=env)
         warnings = tuple(w.message for w in loaded.warnings)
     except InputErrors as exc:
         for e in exc.errors:

@@ -482,6 +482,13 @@ class Session:
         raise ControlError("no connector file to save into: the scenario has no [sink] connector = \"...\" "
                            "and there is no ./config.toml")
 
+    def settings_file(self) -> str | None:
+        """The file a save writes into, if there is one (relative paths in the form are beside it)."""
+        try:
+            return str(self.save_target())
+        except ControlError:
+            return None
+
     def plan_save(self) -> SavePlan:
         """The changed keys written into the connector file, for a diff preview: sink keys into
         `[plugin_config]`, the runtime's batch_length and poll_interval into the first `[[streams]]` entry."""

@@ -147,7 +147,7 @@ def test_a_bad_value_is_never_applied_nor_saved_and_a_good_one_saves_and_loads_b
         config = folder / "config.toml"
         before = config.read_bytes()
         initial, typed = _values(s, field.key, text)
-        v = validate(s.table, initial, typed, s.runtime, env={})
+        v = validate(s.table, initial, typed, s.runtime, env={}, file=s.settings_file())
         if not v.ok:
             kept = (dict(s.table), s.sink_settings, s.runtime, set(s.changed_keys))
             with pytest.raises(ControlError, match="the settings have errors"):

@@ -161,8 +161,8 @@ class DashboardScreen(Screen[None]):
             if validation is not None:
                 self.app.control(s.apply(validation))  # type: ignore[attr-defined]
 
-        self.app.push_screen(SettingsScreen(s.table, initial, s.runtime, env=s.env,
-                                            running=s.running), done)
+        self.app.push_screen(SettingsScreen(s.table, initial, s.runtime, env=s.env, running=s.running,
+                                            file=s.settings_file()), done)
 
     def action_save(self) -> None:
         from sinkbench.tui.screens.save import SaveScreen

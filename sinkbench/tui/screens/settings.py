@@ -28,8 +28,9 @@ class SettingsScreen(Dialog[Validation | None]):
     ]
 
     def __init__(self, table: Mapping[str, Any], initial: Mapping[str, str], runtime: RuntimeSettings, *,
-                 env: Mapping[str, str] | None = None, running: bool = True) -> None:
+                 env: Mapping[str, str] | None = None, running: bool = True, file: str | None = None) -> None:
         super().__init__()
+        self.file = file
         self.table = dict(table)
         self.initial = dict(initial)
         self.runtime = runtime
@@ -82,7 +83,7 @@ class SettingsScreen(Dialog[Validation | None]):
             if f.enhanced:
                 self.query_one(f"#row-{f.key}").set_class(not enhanced, "-off")
                 self.query_one(f"#field-{f.key}").disabled = not enhanced
-        v = self.validation = validate(self.table, self.initial, values, self.runtime, self.env)
+        v = self.validation = validate(self.table, self.initial, values, self.runtime, self.env, file=self.file)
         # The messages quote what was typed: shown as text, since as markup "[/]" would raise (killing the app)
         # and "[@click=...]" would make a link.
         for f in FIELDS:
