@@ -217,6 +217,11 @@ def _sweep(args: argparse.Namespace, scenario_file: str) -> int:
         if args.write_best:
             from sinkbench.sweep.bestconfig import check_config
             check_config(args.write_best)
+        from sinkbench.outfile import output_problems
+        problems = output_problems([("--report", args.report), ("--csv", args.csv), ("--chart", args.chart),
+                                    ("--markdown", args.markdown)])
+        if problems:
+            raise InputError("\n".join(problems))
     except InputError as exc:
         _errors(exc)
         return 2
@@ -225,7 +230,7 @@ def _sweep(args: argparse.Namespace, scenario_file: str) -> int:
         for warning in scenario.warnings:
             if warning not in seen:
                 seen.add(warning)
-                print(f"warning: {scenario.file}: {warning}", file=sys.stderr)
+                print(f"warning: {warning}", file=sys.stderr)  # a warning names its own file and line
     if shard is not None and not combinations and not args.quiet:
         print(f"slice {shard.text} of {plan.size} combinations is empty: nothing to run", file=sys.stderr)
 

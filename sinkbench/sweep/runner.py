@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sinkbench.errors import BenchError, InputError
+from sinkbench.run.inputcheck import judge_input
 from sinkbench.run.result import RunResult, RunStatus
 from sinkbench.sweep.connector import NotConnector, not_connector
 from sinkbench.sweep.objective import Objective, front_figures, on_front, ran_to_end
@@ -206,8 +207,12 @@ class SweepRunner:
 
         try:
             result = await bench.run(progress=tick if progress is not None else None)
+            source_error = bench.runtime.source_error if bench.runtime is not None else None
+            result = judge_input(result, source_error)
             # Ranked as its report holds it, so a merge of shard reports ranks the very same figures.
-            outcome = Outcome(combo, result=as_reported(result))
+            # A combination whose source could not be read is never a pass nor a candidate (ran_to_end).
+            outcome = Outcome(combo, result=as_reported(result), error=None if source_error is None else
+                              str(source_error), error_code=0 if source_error is None else 2)
         except InputError as exc:
             outcome = Outcome(combo, error=str(exc), error_code=2)
         except BenchError as exc:
