@@ -88,7 +88,7 @@ def describe_rule(f: Fault, sink_timeout: float) -> str:
     elif kind == "latency":
         text = f"answers delayed by {_s(f.delay or 0.0)}"
     elif kind == "latency_beyond_timeout":
-        text = f"answers delayed by {_s(f.delay or 0.0)}, past the sink's {_s(sink_timeout)} timeout"
+        text = f"answers delayed by {_s(f.delay or 0.0)}, past the sink's {_s(sink_timeout)} timeout,"
     else:
         text = _NOUNS[kind]
     return f"{text} {_when(f)}{_also(f)}"
@@ -156,7 +156,8 @@ def describe_setting(scenario: Scenario, plan: Plan) -> str:
     parts = [f"max_retries = {s.max_retries}"]
     if any(k in ("hang", "latency_beyond_timeout", "slow_body") for k in plan.kinds(s.timeout)):
         parts.append(f"timeout = {_s(s.timeout)}")
-    text = f"with {_join(parts)} and {scenario.runtime.offset_commit.value} commits"
+    parts.append(f"{scenario.runtime.offset_commit.value} commits")
+    text = f"with {_join(parts)}"
     return text + (" (enhanced profile)" if s.enhanced else "")
 
 

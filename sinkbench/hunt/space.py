@@ -8,9 +8,9 @@ simplest is the smallest plan a person would want to read:
 * fewer rules: a count, then that many rules (shrinks by dropping rules);
 * simpler kinds: a 5xx status first, then resets, closes, 429s, ... hangs,
   and the endpoint-wide rate limit and body threshold last (`plan.KINDS`);
-* shorter windows that start earlier: a window is a start and a length in
-  whole grid steps (`Scale.step`), both shrinking toward zero / one step; a
-  time window comes before a request range;
+* shorter windows, then earlier ones: a window is a length and a start in
+  whole grid steps (`Scale.step`), drawn in that order and shrinking toward
+  one step / zero; a time window comes before a request range;
 * fewer matcher keys: `every` and `probability` are `None` first;
 * milder endpoint-wide limits: the body threshold shrinks toward twice the
   average body, the rate limit toward 90 % of the healthy request rate.
@@ -46,8 +46,9 @@ def matchers(draw: st.DrawFn, scale: Scale) -> dict:
         span = draw(st.integers(1, scale.requests))
         out["requests"] = (first, first + span - 1)
     else:
-        start = draw(st.integers(0, GRID_STEPS))
+        # The length first: shrinking minimises the earlier draw first, so windows get short before early.
         length = draw(st.integers(1, 2 * GRID_STEPS))
+        start = draw(st.integers(0, GRID_STEPS))
         out["after"] = _ms(start, scale.step)
         out["until"] = _ms(start + length, scale.step)
     every = draw(st.none() | st.integers(2, 10))
