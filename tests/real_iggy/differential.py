@@ -32,9 +32,30 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sinkbench.feed.iggy import produce
-from sinkbench.model import Message, Schema
+from sinkbench.model import HeaderKind, HeaderValue, Message, Schema
 from sinkbench.sources.recorded import StreamWriter, read_stream
 from tests.real_iggy.stack import ConnectorsRuntime, IggyServer, free_port
+
+# One header of every kind Iggy has, with values at the edges of each.
+EVERY_HEADER: dict[str, HeaderValue] = {
+    "raw": HeaderValue(HeaderKind.RAW, b"\xff\x00\xfe not utf-8 \x80"),
+    "string": HeaderValue(HeaderKind.STRING, "h\u00e9llo \u2713 \U0001f680"),
+    "bool_true": HeaderValue(HeaderKind.BOOL, True),
+    "bool_false": HeaderValue(HeaderKind.BOOL, False),
+    "int8": HeaderValue(HeaderKind.INT8, -128),
+    "int16": HeaderValue(HeaderKind.INT16, 32767),
+    "int32": HeaderValue(HeaderKind.INT32, -(2**31)),
+    "int64": HeaderValue(HeaderKind.INT64, 2**63 - 1),
+    "int128": HeaderValue(HeaderKind.INT128, -(2**127)),
+    "uint8": HeaderValue(HeaderKind.UINT8, 255),
+    "uint16": HeaderValue(HeaderKind.UINT16, 65535),
+    "uint32": HeaderValue(HeaderKind.UINT32, 2**32 - 1),
+    "uint64": HeaderValue(HeaderKind.UINT64, 2**64 - 1),
+    "uint128": HeaderValue(HeaderKind.UINT128, 2**128 - 1),
+    "float32": HeaderValue(HeaderKind.FLOAT32, -1.5),
+    "float64": HeaderValue(HeaderKind.FLOAT64, 0.1),
+}
+
 
 # Headers that name the connection rather than the request.
 CONNECTION_HEADERS = frozenset({"host"})

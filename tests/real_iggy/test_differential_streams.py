@@ -17,32 +17,15 @@ from pathlib import Path
 import pytest
 
 from sinkbench.config.settings import IGGY_KEYS
-from sinkbench.model import HeaderKind, HeaderValue, Message, Schema
+from sinkbench.model import Message, Schema
 from sinkbench.run.bench import build_source
 from sinkbench.scenario.load import load_scenario
-from tests.real_iggy.differential import Case, assert_same, both
+from tests.real_iggy.differential import EVERY_HEADER, Case, assert_same, both
 
 pytestmark = pytest.mark.real_iggy
 
 ROOT = Path(__file__).resolve().parents[2]
 
-EVERY_HEADER = {
-    "raw": HeaderValue(HeaderKind.RAW, b"\x00\xff\xfebin"),
-    "string": HeaderValue(HeaderKind.STRING, "héllo \"w\""),
-    "bool": HeaderValue(HeaderKind.BOOL, True),
-    "int8": HeaderValue(HeaderKind.INT8, -128),
-    "int16": HeaderValue(HeaderKind.INT16, -32768),
-    "int32": HeaderValue(HeaderKind.INT32, 2**31 - 1),
-    "int64": HeaderValue(HeaderKind.INT64, -(2**63)),
-    "int128": HeaderValue(HeaderKind.INT128, -(2**127)),
-    "uint8": HeaderValue(HeaderKind.UINT8, 255),
-    "uint16": HeaderValue(HeaderKind.UINT16, 65535),
-    "uint32": HeaderValue(HeaderKind.UINT32, 2**32 - 1),
-    "uint64": HeaderValue(HeaderKind.UINT64, 2**64 - 1),
-    "uint128": HeaderValue(HeaderKind.UINT128, 2**128 - 1),
-    "float32": HeaderValue(HeaderKind.FLOAT32, 3.1415927410125732),
-    "float64": HeaderValue(HeaderKind.FLOAT64, 1e-300),
-}
 
 AWKWARD_JSON = [
     {"z": 1, "a": {"y": [3, {"b": 2, "a": 1}], "x": None}, "m": "é\u2028</script>\\\"\t"},

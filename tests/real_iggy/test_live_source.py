@@ -36,6 +36,7 @@ from sinkbench.model import HeaderKind, HeaderValue, Message, Schema
 from sinkbench.sources.iggy import IggySession, IggySourceError, Timeouts, parse_connection
 from sinkbench.sources.recorded import read_header, read_stream
 from tests.real_iggy.differential import (
+    EVERY_HEADER,
     Capture,
     Case,
     assert_same,
@@ -366,24 +367,6 @@ def test_record_from_a_timestamp_starts_at_the_first_message_at_or_after_it(iggy
 # ---------------------------------------------------------------- 6. header kinds and payloads round-trip
 
 
-EVERY_KIND: dict[str, HeaderValue] = {
-    "raw": HeaderValue(HeaderKind.RAW, b"\xff\x00\xfe not utf-8 \x80"),
-    "string": HeaderValue(HeaderKind.STRING, "h\u00e9llo \u2713 \U0001f680"),
-    "bool_true": HeaderValue(HeaderKind.BOOL, True),
-    "bool_false": HeaderValue(HeaderKind.BOOL, False),
-    "int8": HeaderValue(HeaderKind.INT8, -128),
-    "int16": HeaderValue(HeaderKind.INT16, 32767),
-    "int32": HeaderValue(HeaderKind.INT32, -(2**31)),
-    "int64": HeaderValue(HeaderKind.INT64, 2**63 - 1),
-    "int128": HeaderValue(HeaderKind.INT128, -(2**127)),
-    "uint8": HeaderValue(HeaderKind.UINT8, 255),
-    "uint16": HeaderValue(HeaderKind.UINT16, 65535),
-    "uint32": HeaderValue(HeaderKind.UINT32, 2**32 - 1),
-    "uint64": HeaderValue(HeaderKind.UINT64, 2**64 - 1),
-    "uint128": HeaderValue(HeaderKind.UINT128, 2**128 - 1),
-    "float32": HeaderValue(HeaderKind.FLOAT32, -1.5),
-    "float64": HeaderValue(HeaderKind.FLOAT64, 0.1),
-}
 ALL_BYTES = bytes(range(256))
 PAYLOADS: dict[Schema, list[Any]] = {
     Schema.JSON: [{"text": "h\u00e9llo \u2713", "n": -(2**63), "big": 2**64 - 1, "f": 1.25e-7, "nested": [None, True,
@@ -397,7 +380,7 @@ def kind_messages(schema: Schema) -> list[Message]:
     payloads = PAYLOADS[schema]
     out = []
     for i, payload in enumerate(payloads):
-        headers = EVERY_KIND if i == 0 else ({"only": HeaderValue(HeaderKind.UINT8, i)} if i == 1 else None)
+        headers = EVERY_HEADER if i == 0 else ({"only": HeaderValue(HeaderKind.UINT8, i)} if i == 1 else None)
         out.append(Message(id=(2**128 - 1) - i if i % 2 else i + 1, offset=0, timestamp=0, payload=payload,
                            headers=headers))
     return out
