@@ -204,6 +204,24 @@ class Histogram:
         out["avg"] = _round(self.mean)
         return out
 
+    def buckets(self) -> list[tuple[float, float, int]]:
+        """The distribution's shape: each non-empty bucket as (low ms, high ms, count), lowest first.
+
+        The underflow bucket is (0, 1 µs); the overflow bucket ends at the largest value seen.
+        """
+        out = []
+        for index, c in enumerate(self._counts):
+            if not c:
+                continue
+            if index == 0:
+                low, high = 0.0, LOWEST_MS
+            elif index == _TOP:
+                low, high = HIGHEST_MS, max(self._max, HIGHEST_MS)
+            else:
+                low, high = exp((index - _OFFSET) / _PER_E), exp((index - _OFFSET + 1) / _PER_E)
+            out.append((low, high, c))
+        return out
+
     def _percentiles(self, ps: tuple[float, ...]) -> list[float | None]:
         """Several percentiles in one walk over the buckets."""
         for p in ps:

@@ -454,7 +454,9 @@ class BenchRun:
             latency={"request": m.request_latency.summary(), "delivery": m.delivery_latency.summary()},
             status_codes=status_codes, errors=errors, timeline=m.timeline.rows(), expectations=expectations,
             endpoint=endpoint, warnings=list(sc.warnings), notes=notes,
-            skipped=dict(counts.skipped_by_category), skipped_attempts=skipped_attempts)
+            skipped=dict(counts.skipped_by_category), skipped_attempts=skipped_attempts,
+            series=m.series.rows(until=self.clock.now()),
+            distributions={"request": m.request_latency.buckets(), "delivery": m.delivery_latency.buckets()})
 
 
 def _plain(obj: Any) -> dict[str, Any]:

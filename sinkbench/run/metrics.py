@@ -13,6 +13,7 @@ from typing import Any
 from sinkbench.clock import Clock
 from sinkbench.engine.accounting import Attempt, BatchResult, Outcome
 from sinkbench.metrics.histogram import Histogram
+from sinkbench.metrics.series import LatencySeries
 from sinkbench.metrics.timeline import Timeline
 from sinkbench.run.drain import LagTrace
 from sinkbench.runtime import REDELIVERY
@@ -64,6 +65,7 @@ class RunMetrics:
         self.request_latency = Histogram()
         self.delivery_latency = Histogram()
         self.timeline = Timeline(start)
+        self.series = LatencySeries(start)   # latency and status codes per second, for the HTML report
         self.status_codes: Counter[str] = Counter()
         self.requests = 0
         self.retries = 0
@@ -83,9 +85,11 @@ class RunMetrics:
         retry = bool(a.attempt) or (before is not None and 0 <= a.index < len(before) and before[a.index])
         if retry:
             self.retries += 1
-        self.status_codes[str(a.status) if a.status is not None else a.error or "error"] += 1
+        status = str(a.status) if a.status is not None else a.error or "error"
+        self.status_codes[status] += 1
         self.request_latency.record(a.latency * 1000.0)
         self.timeline.add(a.started + a.latency, requests=1, retries=1 if retry else 0)
+        self.series.request(a.started + a.latency, a.latency * 1000.0, status)
         self.recent.append(a)
 
     # -- the runtime's observer ---------------------------------------------
@@ -102,10 +106,15 @@ class RunMetrics:
         if delivered == n and result.ack_times[0] is not None and result.ack_times[0] == result.ack_times[-1]:
             # A batch mode: one acknowledgement for all.
             ack = result.ack_times[0] * 1000.0
-            self.delivery_latency.extend([ack - a * 1000.0 for a in available])
+            latencies = [ack - a * 1000.0 for a in available]
         elif delivered:
-            self.delivery_latency.extend([(ack - a) * 1000.0 for o, ack, a in zip(outcomes, result.ack_times, available)
-                                          if o is Outcome.DELIVERED and ack is not None])
+            latencies = [(ack - a) * 1000.0 for o, ack, a in zip(outcomes, result.ack_times, available)
+                         if o is Outcome.DELIVERED and ack is not None]
+        else:
+            latencies = []
+        if latencies:
+            self.delivery_latency.extend(latencies)
+            self.series.delivery(self.clock.now(), latencies)
         self.delivered += delivered
         self.errors += errors
         self.timeline.add(self.clock.now(), delivered=delivered, errors=errors, in_flight=self.in_flight)

@@ -64,6 +64,11 @@ class RunResult:
     notes: list[str] = field(default_factory=list)   # e.g. "health check failed: …", "timeout after 30s"
     skipped: dict[str, int] = field(default_factory=dict)            # category → skipped messages, each once
     skipped_attempts: dict[str, int] = field(default_factory=dict)   # category → skipped message-attempts
+    # For the HTML report's pictures, not in the JSON report: per second, request and delivery latency
+    # (count, p50, p90, p99, max in ms) and requests by status (metrics/series.py); and each latency
+    # distribution as (low ms, high ms, count) per non-empty histogram bucket.
+    series: list[dict[str, Any]] = field(default_factory=list)
+    distributions: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
