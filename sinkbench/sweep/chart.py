@@ -274,7 +274,8 @@ def chart_svg(chart: TradeOff) -> str:
     key = sorted(chart.points, key=lambda p: p.rank)[:MAX_KEY_LINES]
     key_lines = len(key) + (1 if len(chart.points) > len(key) else 0)
     w, h = SVG_WIDTH, SVG_HEIGHT + (KEY_LINE * key_lines + 12 if key_lines else 0)
-    pw, ph = w - _LEFT - _RIGHT, h - _TOP - _BOTTOM
+    # The plot keeps its height whatever the key under it holds: the legend sits at a fixed place above the key.
+    pw, ph = w - _LEFT - _RIGHT, SVG_HEIGHT - _TOP - _BOTTOM
 
     def sx(v: float) -> float:
         return round(_LEFT + v / chart.x.top * pw, 1)
