@@ -44,12 +44,14 @@ REFERENCE: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sinkbench",
-        usage="sinkbench [SCENARIO]\n       sinkbench COMMAND [OPTIONS] ...",
+        usage="sinkbench [SCENARIO]\n       sinkbench --web [SCENARIO] [--port P] [--host H] [--allow-remote]"
+              "\n       sinkbench COMMAND [OPTIONS] ...",
         description="A test bench for HTTP sinks: an engine faithful to the Apache Iggy HTTP sink, "
         "an endpoint that breaks on purpose, and reports of what arrived, what was lost or "
         "duplicated, how long delivery took and what the retries cost.",
         epilog="Without a command, sinkbench opens the interactive session on SCENARIO (default: the bundled "
-        "quickstart against the embedded endpoint, with ./config.toml's [plugin_config] when present). "
+        "quickstart against the embedded endpoint, with ./config.toml's [plugin_config] when present); "
+        "--web serves it to a browser instead (docs/html.md). "
         "Exit codes: 0 all expectations held; 1 an expectation failed; 2 invalid input; "
         "3 the bench itself could not run. Reference: docs/index.md; every command: docs/cli.md.",
     )
@@ -71,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     tune_process()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    # `sinkbench --web [SCENARIO]`: the session served to a browser (sinkbench/web.py parses the rest).
+    if "--web" in argv and argv[0] not in COMMANDS:
+        from sinkbench.web import main as web_main
+        return web_main([a for a in argv if a != "--web"])
     # `sinkbench` and `sinkbench SCENARIO` open the interactive session; argparse
     # would take a scenario path for an unknown command.
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
