@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "run scenarios headless: exit code, progress, JSON/JUnit/Markdown reports"
+HELP = "run scenarios headless: exit code, progress, JSON/JUnit/Markdown/HTML reports"
 DESCRIPTION = """\
 Run each SCENARIO: replay its stream through the sink engine into the embedded
 mock endpoint (url = "mock") or a real URL, check its [expect] section and
@@ -16,6 +16,7 @@ examples:
   sinkbench run scenarios/outage-503.toml --set sink.batch_mode=ndjson \\
       --set sink.max_retries=5 --junit out/junit.xml --summary out/summary.md
   sinkbench run scenarios/*.toml --report out/report.json --quiet
+  sinkbench run scenarios/outage-503.toml --html out/outage.html
 
 --set takes dotted keys into the scenario (sink.batch_mode=ndjson,
 endpoint.latency=5ms, runtime.offset_commit=after_consuming); values are TOML
@@ -45,6 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="F.json", help="write the JSON report here")
     parser.add_argument("--junit", metavar="F.xml", help="write a JUnit XML report here (one testcase per expectation)")
     parser.add_argument("--summary", metavar="F.md", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--html", metavar="F.html",
+                        help="write the HTML report here: one self-contained page of charts (docs/html.md)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario key, e.g. sink.max_retries=5 (repeatable)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -68,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
         logger.removeHandler(handler)
 
 
-REPORT_OPTIONS = (("--report", "report"), ("--junit", "junit"), ("--summary", "summary"))
+REPORT_OPTIONS = (("--report", "report"), ("--junit", "junit"), ("--summary", "summary"), ("--html", "html"))
 
 
 def _run(args: argparse.Namespace, color: bool) -> int:
@@ -79,6 +82,7 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     from sinkbench.errors import BenchError, InputError
     from sinkbench.outfile import output_problems
     from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
+    from sinkbench.report.html import write_html
     from sinkbench.run.bench import BenchRun
     from sinkbench.run.inputcheck import judge_input
     from sinkbench.scenario.load import load_scenario
@@ -143,7 +147,8 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     append = bool(args.summary) and os.path.abspath(args.summary) == os.path.abspath(
         os.environ.get("GITHUB_STEP_SUMMARY", "\0"))
     writers = {"--report": lambda p: write_json(results, p), "--junit": lambda p: write_junit(results, p),
-               "--summary": lambda p: write_markdown(results, p, append=append)}
+               "--summary": lambda p: write_markdown(results, p, append=append),
+               "--html": lambda p: write_html(results, p)}
     for option, name in REPORT_OPTIONS:
         path = getattr(args, name)
         if path is None:

@@ -14,9 +14,9 @@ HELP = "run a scenario once per combination of settings and compare loss, duplic
 USAGE = """\
 %(prog)s SCENARIO --vary KEY=V1,V2,... [--vary ...] [--set KEY=VALUE]... [--objective M1,M2,...]
            [--parallel N] [--shard K/N] [--yes] [--report F.json] [--csv F.csv] [--markdown F.md] [--chart F.svg]
-           [--write-best CONFIG [--dry-run]] [--fail-if-none-pass] [--quiet]
+           [--html F.html] [--write-best CONFIG [--dry-run]] [--fail-if-none-pass] [--quiet]
        %(prog)s merge REPORT.json... [--objective M1,M2,...] [--report F.json] [--csv F.csv] [--markdown F.md]
-           [--chart F.svg] [--write-best CONFIG [--dry-run]] [--fail-if-none-pass] [--quiet]"""
+           [--chart F.svg] [--html F.html] [--write-best CONFIG [--dry-run]] [--fail-if-none-pass] [--quiet]"""
 DESCRIPTION = """\
 Run SCENARIO once for every combination of the --vary values, each with the
 scenario's seed (so only the settings differ), and compare them in a table.
@@ -139,6 +139,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", metavar="F.csv", help="write the table as CSV")
     parser.add_argument("--markdown", metavar="F.md", help="write the table, the best combination and the chart")
     parser.add_argument("--chart", metavar="F.svg", help="write the drain-vs-requests chart as SVG")
+    parser.add_argument("--html", metavar="F.html",
+                        help="write one self-contained HTML page: the table, the chart, each combination's timeline")
     parser.add_argument("--write-best", metavar="CONFIG",
                         help="write the winning settings into this Iggy connector file (diff shown, backup kept)")
     parser.add_argument("--dry-run", action="store_true", help="with --write-best: show the diff, write nothing")
@@ -219,7 +221,7 @@ def _sweep(args: argparse.Namespace, scenario_file: str) -> int:
             check_config(args.write_best)
         from sinkbench.outfile import output_problems
         problems = output_problems([("--report", args.report), ("--csv", args.csv), ("--chart", args.chart),
-                                    ("--markdown", args.markdown)])
+                                    ("--markdown", args.markdown), ("--html", args.html)])
         if problems:
             raise InputError("\n".join(problems))
     except InputError as exc:
@@ -329,6 +331,9 @@ def _write_outputs(sweep, args: argparse.Namespace) -> None:
         report.write_svg(sweep, args.chart)
     if args.markdown:
         report.write_markdown(sweep, args.markdown, chart_file=args.chart)
+    if args.html:
+        from sinkbench.sweep.html import write_html
+        write_html(sweep, args.html)
 
 
 def _write_best(sweep, args: argparse.Namespace) -> int:

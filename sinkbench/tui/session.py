@@ -554,7 +554,9 @@ class Session:
         return f"sinkbench-{self.scenario.name}.json"
 
     async def export(self, path: str | Path) -> Path:
-        """The run's JSON report, as `sinkbench run --report` writes it (so far, while it runs)."""
+        """The run's report (so far, while it runs), as `sinkbench run` writes it: the HTML page for a
+        path ending in .html or .htm (as --html), the JSON report for any other (as --report)."""
+        from sinkbench.report.html import write_html
         from sinkbench.report.jsonreport import write_json
 
         if self.result is not None:
@@ -566,8 +568,9 @@ class Session:
         target = Path(path)
         if not target.is_absolute():
             target = self.cwd / target
+        write = write_html if target.suffix.lower() in (".html", ".htm") else write_json
         try:
-            write_json(result, target)
+            write(result, target)
         except OSError as exc:
             raise ControlError(f"cannot write {path}: {exc.strerror or exc}") from None
         return target

@@ -14,6 +14,7 @@ from sinkbench.report import (
     write_junit,
     write_markdown,
 )
+from sinkbench.report.html import html_report, write_html
 
 from .results import SECRET_TOKEN, failing_run, real_url_run, sink_not_opened_run
 
@@ -31,15 +32,16 @@ def test_no_report_contains_a_secret_the_result_holds_only_redacted(tmp_path, mo
     runs = redacted_runs()
     assert SECRET_TOKEN not in repr(runs)
     outputs = [json_bytes(runs).decode(), junit_xml(runs), markdown_summary(runs),
-               overview_text(runs, color=True)]
+               overview_text(runs, color=True), html_report(runs), *(html_report(r) for r in runs)]
     outputs += [summary_text(r, color=c) for r in runs for c in (False, True)]
     write_json(runs, tmp_path / "r.json")
     write_junit(runs, tmp_path / "r.xml")
     write_markdown(runs, tmp_path / "r.md")
+    write_html(runs, tmp_path / "r.html")
     outputs += [p.read_text("utf-8") for p in tmp_path.iterdir()]
     for text in outputs:
         assert SECRET_TOKEN not in text
-    assert "[redacted]" in outputs[0] and "[redacted]" in outputs[2]
+    assert "[redacted]" in outputs[0] and "[redacted]" in outputs[2] and "[redacted]" in outputs[4]
 
 
 def test_progress_line_prints_only_the_snapshot():

@@ -69,7 +69,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("o", "open", "open", "run: open another scenario",
            "Pick a scenario file; the current run stops", show=False),
     Action("x", "export", "export", "run: export the report",
-           "Write the run's JSON report, the same as `sinkbench run --report`", show=False),
+           "Write the run's JSON report (as `sinkbench run --report`) or, to a .html file, its HTML page "
+           "(as --html)", show=False),
     Action("v", "sweep", "sweep", "sweep: compare settings",
            "Run the scenario once per combination of settings (asks for KEY=V1,V2 items, as sweep --vary; "
            "at most 8), then rank and chart them; the live run pauses meanwhile", show=False),
@@ -226,7 +227,9 @@ class DashboardScreen(Screen[None]):
             if path:
                 self.app.control(self._export(path))  # type: ignore[attr-defined]
 
-        self.app.push_screen(ValuePrompt("run: export the report", "File for the JSON report (as run --report)",
+        self.app.push_screen(ValuePrompt("run: export the report",
+                                         "File for the report: JSON (as run --report), or the HTML page when it "
+                                         "ends in .html (as run --html)",
                                          self.session.default_report_path(),
                                          check=lambda t: None if t.strip() else "a file name is needed"), done)
 
