@@ -24,6 +24,14 @@ values, bare words are strings. As with `sweep --vary`, a [sink] key may leave
 out its section (max_retries=5), and so may batch_length, poll_interval and
 offset_commit ([runtime]); a name two sections share (timeout) needs its own.
 
+--versus KEY=VALUE... runs each scenario twice at once: A as written, B with
+these changes ([sink] and [runtime] keys, the --set grammar), each against its
+own embedded endpoint with the same faults, on the same stream. The summary
+ends with a table of both sides' figures, differences marked; B's --report,
+--junit and --html go beside A's (out/report.json, out/report.b.json); the
+--summary holds both. The exit code is the worse of A's and B's:
+  sinkbench run scenarios/outage-503.toml --versus runtime.offset_commit=after_polling
+
 Every report path is checked before the first run. A regular file is
 replaced whole (through a symlink, its target); a FIFO or a device such as
 /dev/stdout is written as it is. See docs/cli.md and docs/reports.md.
@@ -50,6 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write the HTML report here: one self-contained page of charts (docs/html.md)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario key, e.g. sink.max_retries=5 (repeatable)")
+    parser.add_argument("--versus", nargs="+", action="extend", metavar="KEY=VALUE",
+                        help="also run side B with these [sink]/[runtime] changes, at once, and compare "
+                             "(e.g. runtime.offset_commit=after_polling)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.add_argument("--verbose", "-v", action="count", default=0,
                         help="engine logs on stderr (-v info, -vv debug); secrets are redacted")
@@ -87,6 +98,8 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     from sinkbench.run.inputcheck import judge_input
     from sinkbench.scenario.load import load_scenario
 
+    if args.versus:
+        return _run_versus(args, color)
     scenarios = []
     invalid = False
     for problem in output_problems([(option, getattr(args, name)) for option, name in REPORT_OPTIONS]):
@@ -159,3 +172,108 @@ def _run(args: argparse.Namespace, color: bool) -> int:
             print(f"error: {option} {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
             code = max(code, 2)
     return code
+
+
+def _run_versus(args: argparse.Namespace, color: bool) -> int:
+    """`run --versus`: each scenario as A and B at once (sinkbench.run.versus), compared."""
+    import asyncio
+    import os
+
+    from sinkbench.errors import BenchError, InputError
+    from sinkbench.outfile import output_problems
+    from sinkbench.report import summary_text
+    from sinkbench.report.versus import (
+        b_output_problems,
+        compare_results,
+        comparison_text,
+        labelled,
+        write_versus,
+    )
+    from sinkbench.run.bench import BenchRun
+    from sinkbench.run.inputcheck import judge_input
+    from sinkbench.run.versus import load_versus
+
+    given = [(option, getattr(args, name, None)) for option, name in REPORT_OPTIONS]
+    problems = output_problems(given) + b_output_problems(given)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    pairs = []
+    for path in args.scenarios:
+        try:
+            pairs.append(load_versus(path, args.overrides, args.versus))
+        except InputError as exc:
+            problems.append(str(exc))
+            for line in str(exc).splitlines():
+                print(f"error: {line}", file=sys.stderr)
+    if problems:
+        return 2
+    done: list[tuple] = []
+    code = 0
+    for pair in pairs:
+        sides = (BenchRun(pair.a), BenchRun(pair.b))
+        try:
+            a, b = asyncio.run(_both(sides, quiet=args.quiet))
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = max(code, 2)
+            continue
+        except BenchError as exc:
+            print(f"error: the bench could not run {pair.a.name} A versus B: {exc}", file=sys.stderr)
+            code = max(code, 3)
+            continue
+        judged = []
+        for side, bench, result in zip("AB", sides, (a, b)):
+            source_error = bench.runtime.source_error if bench.runtime is not None else None
+            judged.append(judge_input(result, source_error))
+            print(summary_text(labelled(judged[-1], side), color=color))
+            if source_error is not None:
+                print(f"error: {side}: {source_error} (the run stopped reading its source there)", file=sys.stderr)
+        done.append(tuple(judged))
+        print(comparison_text(compare_results(*judged, pair.shown), color=color))
+        code = max(code, *(r.exit_code for r in judged))
+        if any(r.status == "interrupted" for r in judged):
+            break
+    if not done:
+        return code
+    append = bool(args.summary) and os.path.abspath(args.summary) == os.path.abspath(
+        os.environ.get("GITHUB_STEP_SUMMARY", "\0"))
+    for option, path in given:
+        if path is None:
+            continue
+        try:
+            write_versus(option, path, done, pairs[0].shown, append=append)
+        except OSError as exc:
+            print(f"error: {option} {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            code = max(code, 2)
+    return code
+
+
+async def _both(sides, *, quiet: bool):
+    """Runs A and B at once; Ctrl-C or SIGTERM interrupts both (their reports are still written)."""
+    import asyncio
+    import signal
+
+    from sinkbench.report.versus import VersusProgress
+    from sinkbench.run.versus import run_side_by_side
+
+    def stop() -> None:
+        for bench in sides:
+            bench.interrupt()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    progress = None if quiet else VersusProgress(sys.stderr, tty=sys.stderr.isatty())
+
+    def report(side: int):
+        return None if progress is None else (lambda snap: progress.update(side, snap.progress()))
+
+    results = None
+    try:
+        results = await run_side_by_side(*(bench.run(progress=report(i)) for i, bench in enumerate(sides)), stop)
+        return results
+    finally:
+        if progress is not None:
+            progress.finish(*(results or (None, None)))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
