@@ -100,6 +100,7 @@ class Hunter:
         self.runs = runs or Runs(now)
         self.result = HuntResult(status="none")
         self._deadline: float | None = None
+        self._base: Scenario | None = None
 
     # -- steps -----------------------------------------------------------------
     def run(self) -> HuntResult:
@@ -117,7 +118,7 @@ class Hunter:
         note = scale.slow_kinds_note()
         if note:
             self.progress.note(note)
-        base = with_scale(self._with_goal(self.scenario), count, scale.candidate_timeout)
+        base = self._base = with_scale(self._with_goal(self.scenario), count, scale.candidate_timeout)
         self.progress.note(f"searching: candidates of {count if count is not None else 'all'} messages, "
                            f"fault windows within {format_seconds(2 * scale.horizon)}, seed {opts.seed}")
         outcome = self._search(scale, base, Verdict(broken=False, status=str(scaled.status)))
@@ -171,6 +172,12 @@ class Hunter:
                 break
         outcome.tried = tried
         return outcome
+
+    def candidate(self, plan: Plan) -> Scenario:
+        """The scenario a candidate with `plan` runs (once `run` has measured the scale)."""
+        if self._base is None:
+            raise RuntimeError("the hunt has not measured its scale yet")
+        return apply_plan(self._base, plan)
 
     def _key(self, plan: Plan) -> tuple:
         s = self.result.scale
