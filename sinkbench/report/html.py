@@ -225,7 +225,8 @@ def timeline_events(r: RunResult) -> tuple[list[svg.Band], list[svg.Mark], list[
             continue
         start, stop = after or 0.0, min(until if until is not None else end, end)
         bands.append(svg.Band(start, stop, f"F{i}", text))
-        items.append(f'<li><span class="tag fault">F{i}</span>{svg.clock(start)}–{svg.clock(stop)}: {esc1(text)}</li>')
+        items.append(f'<li><span class="tag fault">F{i}</span>{fmt.seconds(start)}–{fmt.seconds(stop)}: '
+                     f"{esc1(text)}</li>")
         if until is not None:
             last_end = max(last_end or 0.0, until)
     marks: list[svg.Mark] = []
@@ -233,8 +234,8 @@ def timeline_events(r: RunResult) -> tuple[list[svg.Band], list[svg.Mark], list[
         for label in row.get("marks") or ():
             n = len(marks) + 1
             marks.append(svg.Mark(float(row["t"]), str(n), f"{row['t']}s: {fmt.one_line(label)}"))
-            items.append(f'<li><span class="tag mark">{n}</span>at {svg.clock(row["t"])} (that second): '
-                         f"{esc1(label)}</li>")
+            items.append(f'<li><span class="tag mark">{n}</span>in second {row["t"]} '
+                         f"({fmt.seconds(row['t'])}–{fmt.seconds(row['t'] + 1)}): {esc1(label)}</li>")
     live_breaks = any(str(label).startswith("endpoint:") for row in r.timeline for label in row.get("marks") or ())
     # The drain runs from the end of the last fault window or live break; a live break is known here
     # only to its second, so the band is drawn only when the scenario's windows are all there was.
@@ -242,8 +243,8 @@ def timeline_events(r: RunResult) -> tuple[list[svg.Band], list[svg.Mark], list[
         bands.append(svg.Band(last_end, last_end + r.drain, "D",
                               f"drain: {fmt.seconds(r.drain)} from the end of the last fault window until the "
                               "consumer lag was back to its level before it", css="drain"))
-        items.append(f'<li><span class="tag drain">D</span>{svg.clock(last_end)}–'
-                     f"{esc1(fmt.seconds(last_end + r.drain))}: drain, {esc1(fmt.seconds(r.drain))} until the "
+        items.append(f'<li><span class="tag drain">D</span>{fmt.seconds(last_end)}–'
+                     f"{fmt.seconds(last_end + r.drain)}: drain, {esc1(fmt.seconds(r.drain))} until the "
                      "consumer lag was back to its level before the fault</li>")
     elif r.drain is not None:
         items.append(f"<li>drain: {esc1(fmt.seconds(r.drain))} after the last fault or live break ended</li>")

@@ -161,8 +161,9 @@ def _axes(f: _Frame, x_ticks: Sequence[float], x_label: Callable[[float], str], 
     return out
 
 
-def _bands_and_marks(f: _Frame, bands: Sequence[Band], marks: Sequence[Mark]) -> list[str]:
-    """Shaded spans under the data, dashed instants, and their badges staggered over BADGE_ROWS rows."""
+def _bands_and_marks(f: _Frame, bands: Sequence[Band], marks: Sequence[Mark]) -> tuple[list[str], list[str]]:
+    """Shaded spans and dashed instants, drawn under the data; and their badges, staggered over BADGE_ROWS
+    rows, drawn over it."""
     out = ['<g class="events">']
     badges: list[tuple[float, str, str, str]] = []
     for b in bands:
@@ -175,19 +176,23 @@ def _bands_and_marks(f: _Frame, bands: Sequence[Band], marks: Sequence[Mark]) ->
         out.append(f'<line class="mark" x1="{_num(x)}" y1="{f.y0}" x2="{_num(x)}" y2="{f.y1}">'
                    f'<title>{escape(m.title)}</title></line>')
         badges.append((x, m.badge, m.title, "mark"))
-    last_x = [-math.inf] * BADGE_ROWS
-    for x, badge, title, css in sorted(badges, key=lambda b: b[0]):
-        # The first row where the previous badge is far enough to the left; else the least crowded.
-        width = 8 + 7 * len(badge)
-        row = next((r for r in range(BADGE_ROWS) if x - last_x[r] >= width),
-                   min(range(BADGE_ROWS), key=lambda r: last_x[r]))
-        last_x[row] = x
-        y = f.y0 + 11 + row * 14
-        out.append(f'<g class="badge {css}"><title>{escape(title)}</title>'
-                   f'<rect x="{_num(x + 1)}" y="{y - 10}" width="{width - 2}" height="13" rx="3"/>'
-                   f'<text x="{_num(x + width / 2)}" y="{y}" text-anchor="middle">{escape(badge)}</text></g>')
     out.append("</g>")
-    return out
+    over = ['<g class="badges">']
+    free_from = [-math.inf] * BADGE_ROWS       # per row: where the last badge drawn in it ends
+    for x, badge, title, css in sorted(badges, key=lambda b: b[0]):
+        # The first row with room at x; when every row is taken there (many events in one second),
+        # the row where it can sit nearest to x, just after the badge before it: none hides another.
+        width = 8 + 7 * len(badge)
+        row = next((r for r in range(BADGE_ROWS) if free_from[r] <= x),
+                   min(range(BADGE_ROWS), key=lambda r: free_from[r]))
+        x = max(x, free_from[row])
+        free_from[row] = x + width
+        y = f.y0 + 11 + row * 14
+        over.append(f'<g class="badge {css}"><title>{escape(title)}</title>'
+                    f'<rect x="{_num(x + 1)}" y="{y - 10}" width="{width - 2}" height="13" rx="3"/>'
+                    f'<text x="{_num(x + width / 2)}" y="{y}" text-anchor="middle">{escape(badge)}</text></g>')
+    over.append("</g>")
+    return out, over
 
 
 def _steps(f: _Frame, values: Sequence[float | None]) -> str:
@@ -227,14 +232,17 @@ def time_chart(lines: Sequence[Line], duration: float, *, label: str, height: in
         f = _Frame(height, x_top, 0.0, ticks[-1])
     out = _open(height, label, "time")
     out += _axes(f, time_ticks(x_top), clock, ticks, fmt)
-    out += _bands_and_marks(f, bands, marks)
+    under, over = _bands_and_marks(f, bands, marks)
+    out += under
     out.append('<g class="lines">')
     for line in lines:
         d = _steps(f, line.values)
         if d:
             dash = " dashed" if line.dashed else ""
             out.append(f'<path class="line {line.css}{dash}" d="{d}"><title>{escape(line.name)}</title></path>')
-    out.append("</g></svg>")
+    out.append("</g>")
+    out += over
+    out.append("</svg>")
     return "\n".join(out)
 
 
@@ -246,7 +254,8 @@ def bar_chart(bars: Sequence[Bar], duration: float, *, label: str, height: int =
     f = _Frame(height, x_top, 0.0, ticks[-1])
     out = _open(height, label, "bars")
     out += _axes(f, time_ticks(x_top), clock, ticks, _count)
-    out += _bands_and_marks(f, bands, marks)
+    under, over = _bands_and_marks(f, bands, marks)
+    out += under
     paths: dict[str, list[str]] = {}
     gap = 0.12 if (f.x(1) - f.x(0)) > 3 else 0.0     # a hairline between bars while they are wide enough
     for b in bars:
@@ -262,7 +271,9 @@ def bar_chart(bars: Sequence[Bar], duration: float, *, label: str, height: int =
     out.append('<g class="bars">')
     for css, parts in paths.items():
         out.append(f'<path class="bar {css}" d="{"".join(parts)}"/>')
-    out.append("</g></svg>")
+    out.append("</g>")
+    out += over
+    out.append("</svg>")
     return "\n".join(out)
 
 

@@ -233,3 +233,16 @@ def test_a_step_line_breaks_where_a_second_has_no_data() -> None:
     parse("<!DOCTYPE html><html><body>" + chart + "</body></html>")
     d = re.search(r'class="line c2" d="([^"]+)"', chart).group(1)
     assert d.count("M") == 2, d          # two runs of the pen, none across the empty second
+
+
+def test_badges_of_events_in_one_second_never_cover_each_other() -> None:
+    marks = [svg.Mark(350.0, str(n), f"event {n}") for n in range(1, 7)]
+    chart = svg.time_chart([svg.Line("x", "c1", [1.0] * 600)], 600.0, label="x", marks=marks,
+                           bands=[svg.Band(349.0, 352.0, "F1", "fault")])
+    boxes = [(float(x), float(y), float(w)) for x, y, w in
+             re.findall(r'<g class="badge [^"]*"><title>[^<]*</title><rect x="([\d.]+)" y="([\d.]+)" '
+                        r'width="([\d.]+)"', chart)]
+    assert len(boxes) == 7
+    for i, (x1, y1, w1) in enumerate(boxes):
+        for x2, y2, w2 in boxes[i + 1:]:
+            assert y1 != y2 or x1 + w1 <= x2 or x2 + w2 <= x1, (x1, y1, x2, y2)
