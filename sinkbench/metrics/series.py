@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from sinkbench.metrics.histogram import Histogram
 
 KINDS = ("request", "delivery")
 PERCENTILES = ("p50", "p90", "p99")
+SAMPLES = 64             # values recorded per delivered batch, at most (see delivery)
 _DEFAULT_MAX_SECONDS = 7 * 86400
 
 
@@ -58,10 +59,23 @@ class LatencySeries:
         self._open["request"].record(ms)
         self._status[status] += 1
 
-    def delivery(self, now: float, ms: Iterable[float]) -> None:
-        """Delivery latencies of messages acknowledged at `now`."""
+    def delivery(self, now: float, ms: Sequence[float]) -> None:
+        """Delivery latencies of messages acknowledged at `now`.
+
+        A big batch is recorded as SAMPLES evenly spaced values, each weighted by the values it stands
+        for: the count stays exact, and recording every value of a 1000-message batch a second time
+        (the run's own histogram has them all) cost about 3% of a core at 150,000 messages/s, for a
+        picture whose percentiles a sample draws just as well.
+        """
         self._at(now)
-        self._open["delivery"].extend(ms)
+        h = self._open["delivery"]
+        n = len(ms)
+        if n <= SAMPLES:
+            h.extend(ms)
+            return
+        step = -(-n // SAMPLES)
+        for i in range(0, n, step):
+            h.record_many(ms[i], min(step, n - i))
 
     def _row(self, second: int) -> dict[str, Any]:
         row: dict[str, Any] = {"t": second}

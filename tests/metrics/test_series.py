@@ -67,3 +67,15 @@ def test_buckets_hold_every_value_in_order_within_their_bounds() -> None:
 
 def test_an_empty_histogram_has_no_buckets() -> None:
     assert Histogram().buckets() == []
+
+
+def test_a_big_batch_is_sampled_with_its_count_exact() -> None:
+    from sinkbench.metrics.series import SAMPLES
+
+    s = LatencySeries(0.0)
+    values = [float(i) for i in range(1, 1001)]      # 1..1000 ms, one batch of 1000 messages
+    s.delivery(0.5, values)
+    row = s.rows()[0]["delivery"]
+    assert row["count"] == 1000 and SAMPLES < 1000
+    assert row["p50"] == pytest.approx(500, rel=0.03) and row["p90"] == pytest.approx(900, rel=0.03)
+    assert row["max"] <= 1000.0
