@@ -29,7 +29,7 @@ from typing import Any
 USAGE = "sinkbench --web [SCENARIO] [--port P] [--host H] [--allow-remote]"
 DEFAULT_PORT = 8000
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
-_CDN_LINK = re.compile(r"<link\b[^>]*href=\"https?://[^\"]*\"[^>]*/?>", re.S)
+_LINK = re.compile(r"<link\b[^>]*?href=\"([^\"]*)\"[^>]*>", re.S)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +78,17 @@ def origin_matches(origin: str | None, host_header: str) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host_header.strip().lower()
 
 
+def local_links_only(page: str, host_header: str) -> str:
+    """The page without the <link> elements that load from another host (textual-serve's CDN font)."""
+    from urllib.parse import urlsplit
+
+    def keep(m: re.Match[str]) -> str:
+        netloc = urlsplit(m.group(1)).netloc.lower()
+        return m.group(0) if netloc in ("", host_header.strip().lower()) else ""
+
+    return _LINK.sub(keep, page)
+
+
 def _free_port(host: str) -> int:
     import socket
 
@@ -121,7 +132,7 @@ def _server(command: str, host: str, port: int, *, loopback: bool) -> Any:
             return web.Response(status=403, text="the session opens only from its own page\n")
         response = await handler(request)
         if request.path == "/" and isinstance(response, web.Response) and response.text:
-            response.text = _CDN_LINK.sub("", response.text)
+            response.text = local_links_only(response.text, request.host)
         return response
 
     return SessionServer(command, host=host, port=port, title="sinkbench")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sinkbench.cli import main
-from sinkbench.web import host_name, origin_matches, session_command
+from sinkbench.web import host_name, local_links_only, origin_matches, session_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "outage-503.toml"
@@ -90,6 +90,11 @@ def test_web_answers_http_runs_the_session_and_stops_on_sigterm(server) -> None:
     assert status == 200
     assert f"ws://127.0.0.1:{port}/ws" in page
     assert "googleapis" not in page and not re.search(r'(src|href)="https?://(?!127\.0\.0\.1)', page)
+    # What the page needs from the server itself stays: the terminal's stylesheet and script.
+    for asset in ("static/css/xterm.css", "static/js/textual.js"):
+        assert f'"http://127.0.0.1:{port}/{asset}"' in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/{asset}", timeout=10) as response:
+            assert response.status == 200
     # The session itself, in a child process, drawing the scenario it was given.
     screen = asyncio.run(_session_screen(port, f"http://127.0.0.1:{port}"))
     assert b"outage-503" in screen
@@ -150,3 +155,11 @@ def test_origin_must_be_the_page_itself() -> None:
     assert not origin_matches("http://127.0.0.1:9999", "127.0.0.1:8000")
     assert not origin_matches("http://evil.example", "127.0.0.1:8000")
     assert not origin_matches("null", "127.0.0.1:8000")
+
+
+def test_only_links_to_other_hosts_are_dropped() -> None:
+    page = ('<link rel="stylesheet" href="http://127.0.0.1:8000/static/css/xterm.css" />\n'
+            '<link\n  rel="stylesheet"\n  href="https://fonts.googleapis.com/css?family=Roboto%20Mono"\n/>\n'
+            '<link rel="icon" href="/favicon.ico">')
+    kept = local_links_only(page, "127.0.0.1:8000")
+    assert "xterm.css" in kept and "favicon.ico" in kept and "googleapis" not in kept
