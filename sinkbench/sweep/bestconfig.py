@@ -30,7 +30,7 @@ from typing import Any
 import tomlkit
 
 from sinkbench.config.settings import ENHANCED_KEYS, IGGY_KEYS
-from sinkbench.config.writeback import WriteBack, plan_write_back
+from sinkbench.config.writeback import WriteBack, plan_write_back, set_stream_keys
 from sinkbench.durations import format_duration
 from sinkbench.errors import InputError, Where
 from sinkbench.report import _text as fmt
@@ -106,25 +106,6 @@ def chosen_keys(plan: SweepPlan, combination: Combination) -> tuple[dict[str, An
                 notes.append(f"runtime.{name} = {show_value(value)} is not written: it is the runtime's setting, "
                              "not a key of the connector file")
     return sink, streams, notes
-
-
-def set_stream_keys(doc: tomlkit.TOMLDocument, changes: Mapping[str, Any], index: int = 0) -> bool:
-    """Set `changes` in the document's `[[streams]]` entry `index`, keeping trailing comments.
-
-    Returns False (and changes nothing) when there is no such entry.
-    """
-    streams = doc.get("streams")
-    if streams is None or not isinstance(streams, list) or len(streams) <= index:
-        return False
-    entry = streams[index]
-    for key, value in changes.items():
-        item = tomlkit.item(value)
-        old = entry.get(key)
-        if old is not None and hasattr(old, "trivia") and hasattr(item, "trivia"):
-            item.trivia.comment = old.trivia.comment
-            item.trivia.comment_ws = old.trivia.comment_ws
-        entry[key] = item
-    return True
 
 
 def check_config(path: str | Path) -> None:

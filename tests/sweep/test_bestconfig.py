@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from sinkbench.config import load_connector
-from sinkbench.config.writeback import apply_write_back
+from sinkbench.config.writeback import apply_write_back, set_stream_keys
 from sinkbench.errors import InputError
-from sinkbench.sweep.bestconfig import check_config, chosen_keys, plan_best, set_stream_keys
+from sinkbench.sweep.bestconfig import check_config, chosen_keys, plan_best
 from sinkbench.sweep.plan import plan_sweep, validate_plan
 
 from .conftest import ROOT, tiny
