@@ -37,7 +37,8 @@ Example:
   admin API:     http://127.0.0.1:8080/__sinkbench/
 
   $ curl -s localhost:8080/__sinkbench/stats
-  $ curl -s -X PUT localhost:8080/__sinkbench/endpoint -d '{"status": 503}'
+  $ curl -s -X PATCH localhost:8080/__sinkbench/endpoint -d '{"status": 503}'   # faults kept
+  $ curl -s -X POST localhost:8080/__sinkbench/reset     # back to the --config settings
 
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 invalid --config file or
 options; 3 the endpoint could not start (e.g. the port is taken).
