@@ -44,7 +44,7 @@ REFERENCE: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sinkbench",
-        usage="sinkbench [SCENARIO]\n       sinkbench --web [SCENARIO] [--port P] [--host H] [--allow-remote]"
+        usage="sinkbench [SCENARIO] [--versus KEY=VALUE...]\n       sinkbench --web [SCENARIO] [--port P] [--host H] [--allow-remote]"
               "\n       sinkbench COMMAND [OPTIONS] ...",
         description="A test bench for HTTP sinks: an engine faithful to the Apache Iggy HTTP sink, "
         "an endpoint that breaks on purpose, and reports of what arrived, what was lost or "
@@ -77,15 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     if "--web" in argv and argv[0] not in COMMANDS:
         from sinkbench.web import main as web_main
         return web_main([a for a in argv if a != "--web"])
-    # `sinkbench` and `sinkbench SCENARIO` open the interactive session; argparse
+    # `sinkbench [SCENARIO] [--versus KEY=VALUE...]` opens the interactive session; argparse
     # would take a scenario path for an unknown command.
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
-        if len(argv) > 1:
-            parser.error(f"unexpected arguments: {' '.join(argv[1:])} "
-                         "(sinkbench [SCENARIO] opens the interactive session)")
+    if not argv or argv[0] == "--versus" or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         from sinkbench.tui.command import main as session_main
+        from sinkbench.tui.command import session_args
         try:
-            return session_main(argv[0] if argv else None)
+            scenario, versus = session_args(argv)
+        except ValueError as exc:
+            parser.error(str(exc))
+        try:
+            return session_main(scenario, versus)
         except KeyboardInterrupt:
             return 130
     # A command may first rewrite words argparse would misread (sweep: `--objective -requests,lost`).

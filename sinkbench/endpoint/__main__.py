@@ -6,7 +6,8 @@ Protocol with `EndpointProcess` (the parent):
   the secret values to hide in the journal travel here, never on the command
   line, where `ps` would show them;
 - stdout, one line: `{"ok": true, "url", "admin_url", "port", "ca_pem_path"}`
-  once listening, or `{"ok": false, "error", "exit"}` and the process exits;
+  once listening, or `{"ok": false, "error", "exit"}` (with `"port_in_use":
+  true` when the port is taken) and the process exits;
 - the endpoint runs until stdin closes — which also happens when the parent
   dies, however it dies, so the child never outlives it — or SIGTERM/SIGINT.
 
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.server import Endpoint
 from sinkbench.endpoint.settings import parse_endpoint_settings
 from sinkbench.errors import BenchError, InputError
@@ -73,7 +75,7 @@ async def _serve(endpoint: Endpoint, stdin_fd: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sinkbench.endpoint")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=None, help="default: the settings' port (0: a free one)")
     args = parser.parse_args(argv)
     from sinkbench.tuning import tune_process
 
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, orjson.JSONDecodeError) as exc:
         _say({"ok": False, "error": f"invalid endpoint settings: {exc}", "exit": 2})
         return 2
+    except PortInUse as exc:
+        _say({"ok": False, "error": str(exc), "exit": 3, "port_in_use": True})
+        return 3
     except BenchError as exc:
         _say({"ok": False, "error": str(exc), "exit": 3})
         return 3

@@ -17,8 +17,8 @@ PUT, PATCH or reset. `PATCH {"status": 503}` changes the status and keeps the
 rest. A merge patch is a JSON object; each of its keys replaces the key of that
 name, `null` removes it (its default applies), an object merges into the
 object it names, and anything else — a list too: `faults` is replaced whole —
-replaces it. `tls` is fixed while the endpoint runs (a document without it
-keeps it). Either way the result is validated whole before anything changes:
+replaces it. `tls` and `port` are fixed while the endpoint runs (a document
+without them keeps them). Either way the result is validated whole before anything changes:
 a wrong document gets 400 with the reasons, naming the keys, and changes
 nothing; the answer to a good one is the settings now in force (as GET shows
 them). Changes take effect for the next request; request numbers and time
@@ -31,9 +31,11 @@ any number of PUTs and PATCHes it is the endpoint of the scenario again.
 `POST /__sinkbench/ledger` asks about messages without fetching the ledger:
 
     {"addresses": [{"stream": "s", "topic": "t", "partition": 0, "offsets": [[0, 1000], [1200, 1300]]}],
-     "identities": [123456789, ...]}
+     "identities": [123456789, ...], "tokens": ["sb-00c0ffee00c0ffee", ...]}
 
-answers `{"held": N, "accepted": [n, ...], "address_duplicates": D}`: `held`
+answers `{"held": N, "accepted": [n, ...], "address_duplicates": D}` (and, when
+tokens were asked about, `"tokens": [n, ...]`: how often the message each
+token names was accepted, under `identify = "token"`): `held`
 counts the messages at those Iggy addresses (offset runs are half-open,
 `[first, end)`) that the endpoint accepted at least once, `accepted` says
 for each identity (the ledger's number for a message without metadata, as
@@ -65,7 +67,8 @@ import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
-from sinkbench.endpoint.ledger import U32_MAX, U64_MAX
+from sinkbench.endpoint.encoding import BodyEncodingError, decode
+from sinkbench.endpoint.ledger import U32_MAX, U64_MAX, token_identity
 from sinkbench.endpoint.settings import parse_endpoint_settings, settings_to_dict
 from sinkbench.errors import InputError, InputErrors
 
@@ -153,7 +156,15 @@ async def _read_document(request: BaseRequest) -> bytes | web.Response:
         # that stops sending. Either way no more of it is coming.
         return _unframed(f"request body stalled: nothing for {BODY_STALL_TIMEOUT:g} s "
                          "(broken chunking or Content-Encoding, or a client that stopped sending)", 408)
-    return b"".join(parts)
+    raw = b"".join(parts)
+    coded = request.headers.get("Content-Encoding")
+    if coded is None:
+        return raw
+    try:
+        decoded = decode(raw, coded, MAX_ADMIN_BODY)
+    except BodyEncodingError as exc:
+        return _error(f"unreadable request body: {exc}", exc.status)
+    return decoded if decoded is not None else too_large
 
 
 def _unframed(message: str, status: int) -> web.Response:
@@ -189,20 +200,21 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def _prepare(raw: bytes, tls: bool, current: dict[str, Any] | None = None) -> tuple[EndpointSettings, bytes] | str:
+def _prepare(raw: bytes, fixed: dict[str, Any], current: dict[str, Any] | None = None
+             ) -> tuple[EndpointSettings, bytes] | str:
     """The settings in `raw` and the answer showing them back; or why the document is refused.
 
-    `current` (the settings in force, as a document) makes `raw` a merge patch onto them; without it
-    `raw` replaces them. Runs in a worker thread: it touches nothing of the endpoint.
+    `fixed`: the keys fixed at start (tls, port) with their running values, which a document that leaves
+    them out keeps. `current` (the settings in force, as a document) makes `raw` a merge patch onto them;
+    without it `raw` replaces them. Runs in a worker thread: it touches nothing of the endpoint.
     """
     doc = _object(raw, "the keys of [endpoint]")
     if isinstance(doc, str):
         return doc.replace("document nested", "settings document nested")
     if current is not None:
         doc = merge_patch(current, doc)
-    # `tls` is fixed at start; a document that leaves it out keeps the running value.
-    if "tls" not in doc:
-        doc["tls"] = tls
+    for key, value in fixed.items():
+        doc.setdefault(key, value)
     try:
         settings = parse_endpoint_settings(doc, None, ())
         # Rendered before anything is applied: settings that cannot be shown back
@@ -222,7 +234,9 @@ async def _change_settings(endpoint: Endpoint, request: BaseRequest, merge: bool
     raw = await _read_document(request)
     if isinstance(raw, web.Response):
         return raw
-    args = (raw, endpoint.settings.tls) + ((settings_to_dict(endpoint.settings),) if merge else ())
+    # `tls` and `port` are fixed at start: a document that leaves them out keeps the running values.
+    fixed = {"tls": endpoint.settings.tls, "port": endpoint.settings.port}
+    args = (raw, fixed) + ((settings_to_dict(endpoint.settings),) if merge else ())
     prepared = await asyncio.to_thread(_prepare, *args)
     if isinstance(prepared, str):
         return _error(prepared)
@@ -278,7 +292,7 @@ async def handle(endpoint: Endpoint, request: BaseRequest) -> web.Response:
         raw = await _read_document(request)
         if isinstance(raw, web.Response):
             return raw
-        doc = _object(raw, 'the keys "addresses" and "identities"', big_ints=True)
+        doc = _object(raw, 'the keys "addresses", "identities" and "tokens"', big_ints=True)
         answer = ledger_answer(endpoint, doc) if not isinstance(doc, str) else doc
         return _error(answer) if isinstance(answer, str) else _json(answer)
     if name == "reset":
@@ -296,14 +310,17 @@ def _whole(value: Any, lo: int, hi: int) -> bool:
 
 def ledger_answer(endpoint: Endpoint, doc: dict[str, Any]) -> dict[str, Any] | str:
     """The answer to a ledger question (see the module's docstring), or what is wrong with it, naming the key."""
-    unknown = sorted(set(doc) - {"addresses", "identities"})
+    unknown = sorted(set(doc) - {"addresses", "identities", "tokens"})
     if unknown:
-        return f"unknown key {_clip(repr(unknown[0]), 100)} (addresses, identities)"
+        return f"unknown key {_clip(repr(unknown[0]), 100)} (addresses, identities, tokens)"
     addresses, identities = doc.get("addresses", []), doc.get("identities", [])
     if not isinstance(addresses, list):
         return "addresses: expected a list"
     if not isinstance(identities, list):
         return "identities: expected a list"
+    tokens = doc.get("tokens")
+    if tokens is not None and not isinstance(tokens, list):
+        return "tokens: expected a list of strings"
     ledger, recognizer = endpoint.ledger, endpoint.recognizer
     held = 0
     for i, entry in enumerate(addresses):
@@ -328,4 +345,12 @@ def ledger_answer(endpoint: Endpoint, doc: dict[str, Any]) -> dict[str, Any] | s
         if type(identity) is not int or identity < 0:
             return f"identities[{i}]: expected a whole number >= 0"
         accepted.append(ledger.accepted(identity))
-    return {"held": held, "accepted": accepted, "address_duplicates": ledger.address_duplicates}
+    answer: dict[str, Any] = {"held": held, "accepted": accepted, "address_duplicates": ledger.address_duplicates}
+    if tokens is not None:
+        counts = []
+        for i, token in enumerate(tokens):
+            if not isinstance(token, str) or not token:
+                return f"tokens[{i}]: expected a non-empty string"
+            counts.append(ledger.accepted(token_identity(token)))
+        answer["tokens"] = counts
+    return answer

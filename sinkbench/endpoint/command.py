@@ -19,7 +19,8 @@ and changes the settings live. Stop it with Ctrl-C.
 FILE is a scenario or any TOML file with an [endpoint] table (docs/endpoint.md);
 a scenario's seed drives the endpoint's random choices (probability faults,
 latency jitter) unless [endpoint] sets its own, as when the scenario runs.
-Without --config the endpoint answers 200 to everything.
+Without --config the endpoint answers 200 to everything. The port is
+--port, else the file's [endpoint] port, else 8080.
 
 Example:
 
@@ -41,8 +42,9 @@ Example:
   $ curl -s -X POST localhost:8080/__sinkbench/reset     # back to the --config settings
 
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 invalid --config file or
-options; 3 the endpoint could not start (e.g. the port is taken).
+options, or the port asked for is taken; 3 the endpoint could not start.
 """
+DEFAULT_PORT = 8080
 
 
 def load_config(path: str):
@@ -76,7 +78,8 @@ def _port(text: str) -> int:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; others need --allow-remote)")
-    parser.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=None,
+                        help="port (default: the --config file's [endpoint] port, else 8080; 0 picks a free one)")
     parser.add_argument("--config", metavar="FILE", help="scenario or TOML file with an [endpoint] table")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host: anyone who reaches it can use the admin API")
@@ -126,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from sinkbench.cli import Exit
+    from sinkbench.endpoint.errors import PortInUse
     from sinkbench.endpoint.server import Endpoint
     from sinkbench.endpoint.settings import EndpointSettings
     from sinkbench.errors import BenchError, InputError
@@ -143,10 +147,29 @@ def main(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"sinkbench mock: {exc}", file=sys.stderr)
         return Exit.INVALID_INPUT
+    port = args.port if args.port is not None else (settings.port or DEFAULT_PORT)
     try:
-        asyncio.run(_serve(Endpoint(settings, host=args.host, port=args.port)))
+        asyncio.run(_serve(Endpoint(settings, host=args.host, port=port)))
+    except PortInUse as exc:
+        # A port the user chose: their input to change, named where they wrote it.
+        print(f"sinkbench mock: {_port_source(args)}: {exc} (choose another, or 0 for any free one)",
+              file=sys.stderr)
+        return Exit.INVALID_INPUT
     except BenchError as exc:
-        hint = " (choose another with --port, or --port 0 for any free one)" if "already in use" in str(exc) else ""
-        print(f"sinkbench mock: {exc}{hint}", file=sys.stderr)
+        print(f"sinkbench mock: {exc}", file=sys.stderr)
         return Exit.BENCH_ERROR
     return Exit.OK
+
+
+def _port_source(args: argparse.Namespace) -> str:
+    """Where the port came from: --port, the --config file's line, or the default."""
+    if args.port is not None:
+        return "--port"
+    if args.config:
+        from sinkbench.errors import Where
+        from sinkbench.tomlsrc import load_toml
+
+        src = load_toml(args.config)
+        if isinstance(src.data.get("endpoint"), dict) and "port" in src.data["endpoint"]:
+            return str(Where(file=args.config, line=src.line("endpoint", "port"), key="endpoint.port"))
+    return f"the default port {DEFAULT_PORT} (set another with --port)"

@@ -8,7 +8,8 @@ Order: faults in order, the first whose every given matcher holds acts (a
 `probability` draws from the seeded generator only when the other matchers of
 its fault hold, so adding a time window does not shift later draws); a request
 no fault takes gets 413 if over `max_body_bytes`, else 429 if over the rate
-limit, else the default answer.
+limit, else the answer of the first route that matches it, else the default
+answer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
+from sinkbench.endpoint.matching import Matcher, RequestLike, compile_match
 from sinkbench.endpoint.settings import (
     BODY_CAP,
     EndpointSettings,
@@ -24,6 +26,7 @@ from sinkbench.endpoint.settings import (
     Latency,
     RateLimit,
     RetryAfter,
+    Route,
 )
 
 # Journal/stats label of the actions that never produce an HTTP answer.
@@ -40,6 +43,7 @@ class Decision:
     `delay` action) or the time to dribble the body over (`slow_body`);
     `latency` says whether the endpoint's configured latency applies.
     `label` is what stats and the journal record: the status, or the action.
+    `route` is the index of the route that answered, or -1.
     """
 
     kind: str
@@ -51,12 +55,20 @@ class Decision:
     fault: int = -1
     accepted: bool = False
     label: str = "200"
+    route: int = -1
+    content_type: str | None = None
 
 
 def _answer(status: int, *, body: bytes = b"", retry_after: RetryAfter | None = None,
             latency: bool = False, fault: int = -1, accept: bool = False) -> Decision:
     return Decision("answer", status, body, retry_after, 0.0, latency, fault,
                     accept or 200 <= status < 300, str(status))
+
+
+def _route_decision(index: int, route: Route) -> Decision:
+    body = route.body.encode() if route.body is not None else b""
+    return Decision("answer", route.status, body, None, 0.0, True, -1, 200 <= route.status < 300,
+                    str(route.status), index, route.content_type)
 
 
 class TokenBucket:
@@ -107,9 +119,10 @@ def _fault_decision(index: int, fault: Fault, default_status: int) -> Decision |
     return Decision(fault.action, 0, b"", None, 0.0, False, index, accept, fault.action)
 
 
-# A compiled fault: (after, until, first, last, every, probability, decision, index, delay, accept).
-# Absent matchers become bounds that always hold, so the check is one chained comparison.
-_Rule = tuple[float, float, int, float, int, "float | None", "Decision | None", int, float, bool]
+# A compiled fault: (after, until, first, last, every, match, probability, decision, index, delay, accept).
+# Absent matchers become bounds that always hold, so the check is one chained comparison; `match` (method,
+# path, headers) is None unless the rule names one, and then is checked after the cheap ones.
+_Rule = tuple[float, float, int, float, int, "Matcher | None", "float | None", "Decision | None", int, float, bool]
 
 
 class Policy:
@@ -149,6 +162,7 @@ class Policy:
                 f.requests[0] if f.requests is not None else 1,
                 f.requests[1] if f.requests is not None else math.inf,
                 f.every if f.every is not None else 1,
+                compile_match(f.match),
                 f.probability,
                 _fault_decision(i, f, settings.status),
                 i,
@@ -157,29 +171,35 @@ class Policy:
             )
             for i, f in enumerate(settings.faults)
         )
+        self.routes: tuple[tuple[Matcher, Decision], ...] = tuple(
+            (Matcher(r.match), _route_decision(i, r)) for i, r in enumerate(settings.routes))
 
-    def decide(self, number: int, t: float, now: float, size: int) -> Decision:
+    def decide(self, number: int, t: float, now: float, size: int, request: RequestLike | None = None) -> Decision:
         """The decision for request `number` (1-based) arriving at `t` s on the run's clock.
 
-        `now` is the clock's raw reading (for the rate limit); `size` the body length.
+        `now` is the clock's raw reading (for the rate limit); `size` the body length; `request` what
+        rules and routes with method, path or header matchers look at (needed only when some have them).
         """
-        for after, until, first, last, every, probability, decision, index, delay, accept in self.rules:
+        for after, until, first, last, every, match, probability, decision, index, delay, accept in self.rules:
             if after <= t < until and first <= number <= last and number % every == 0 and (
-                probability is None or self.rng.random() < probability
-            ):
+                match is None or match(request)  # type: ignore[arg-type]
+            ) and (probability is None or self.rng.random() < probability):
                 if decision is not None:
                     return decision
-                normal = self._normal(now, size)
+                normal = self._normal(now, size, request)
                 return replace(normal, wait=delay, fault=index, accepted=normal.accepted or accept)
-        return self._normal(now, size)
+        return self._normal(now, size, request)
 
-    def _normal(self, now: float, size: int) -> Decision:
+    def _normal(self, now: float, size: int, request: RequestLike | None) -> Decision:
         if size > self.max_body:
             return self.too_large
         bucket = self.bucket
         if bucket is not None and not bucket.take(now):
             assert self.rate_limited is not None
             return self.rate_limited
+        for match, decision in self.routes:
+            if match(request):  # type: ignore[arg-type]
+                return decision
         return self.default
 
     def sample_latency(self) -> float:

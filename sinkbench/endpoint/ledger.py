@@ -30,6 +30,14 @@ endpoint alone cannot tell them apart, so it counts how often it accepted each
 such identity, and the bench, which knows how many messages of each identity
 it sent, works out lost and duplicated ones from those counts (a multiset).
 
+That is `identify = "iggy"`, the default. Two other ways can be chosen
+(`[endpoint] identify`): `"hash"` knows every message by the hash above, an
+envelope too (for a sink whose envelopes carry no address of this stream);
+`"token"` knows a message by a token in it, whatever the body's format: every
+match of the `token` pattern in a body is one message, known by a hash of the
+match, so a sink that batches, wraps, re-encodes or compresses the messages
+can still be judged message by message as long as the token text survives.
+
 Known ambiguity: an `individual` request whose bare payload is itself a JSON
 array (a sink with `include_metadata = false` sending a list) is read like a
 `json_array` body and counted as one message per element.
@@ -46,10 +54,14 @@ bare payloads: heartbeats). Bodies are never kept.
 from __future__ import annotations
 
 import json
+import re
 from hashlib import blake2b
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from sinkbench.endpoint.settings import EndpointSettings
 
 from sinkbench.endpoint.intervals import IntervalSet
 
@@ -67,6 +79,11 @@ def digest(data: bytes) -> int:
 
 
 _EMPTY = digest(b"")
+
+
+def token_identity(token: str | bytes) -> int:
+    """The identity of the message a token names (`identify = "token"`): what to ask the ledger about."""
+    return digest(token.encode() if isinstance(token, str) else token)
 
 
 def _loads(data: bytes) -> Any:
@@ -105,13 +122,26 @@ class Recognizer:
     digest of its bytes, below every address.
     """
 
-    __slots__ = ("_salts",)
+    __slots__ = ("_salts", "_addresses", "_tokens")
 
-    def __init__(self) -> None:
+    def __init__(self, identify: str = "iggy", token: str | None = None) -> None:
+        """`identify`: "iggy" (envelopes by address), "hash" (every message by a hash) or "token" (every match
+        of the `token` pattern, validated by the settings: ASCII, never matching the empty string)."""
         self._salts: dict[tuple[str, str, int], int] = {}
+        self._addresses = identify == "iggy"
+        if identify == "token" and token is None:
+            raise ValueError('identify = "token" needs a token pattern')
+        self._tokens = re.compile(token.encode("ascii")) if identify == "token" and token is not None else None
+
+    @classmethod
+    def of(cls, settings: EndpointSettings) -> Recognizer:
+        """The recogniser the endpoint with these settings uses."""
+        return cls(settings.identify, settings.token)
 
     def identities(self, content_type: str | None, body: bytes) -> list[int]:
         """The identities of the messages in one request body (see the module's docstring for an empty one)."""
+        if self._tokens is not None:
+            return self.tokens(body)
         media = media_type(content_type)
         if not body:
             return [] if not media or media == "application/x-ndjson" else [_EMPTY]
@@ -120,6 +150,11 @@ class Recognizer:
         if media == "application/json" or media.endswith("+json"):
             return self._json(body)
         return [digest(body)]
+
+    def tokens(self, data: bytes) -> list[int]:
+        """The identities of the tokens in `data`, in order (a token found twice is two messages)."""
+        assert self._tokens is not None
+        return [digest(m.group()) for m in self._tokens.finditer(data)]
 
     def address(self, stream: str, topic: str, partition: int, offset: int) -> int:
         """The identity of the envelope at this Iggy address (`offset` + 1 is the next message's)."""
@@ -135,8 +170,8 @@ class Recognizer:
         return salt
 
     def _envelope(self, value: Any) -> int | None:
-        """The identity of an envelope; None when `value` is not one."""
-        if type(value) is not dict:
+        """The identity of an envelope; None when `value` is not one (or envelopes are not told apart: "hash")."""
+        if type(value) is not dict or not self._addresses:
             return None
         meta = value.get("metadata")
         if type(meta) is not dict:

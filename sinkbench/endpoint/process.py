@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 
 import sinkbench
+from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.settings import EndpointSettings, settings_to_dict
 from sinkbench.errors import BenchError
 
@@ -43,12 +44,12 @@ def _child_env() -> dict[str, str]:
 
 
 class EndpointProcess:
-    def __init__(self, settings: EndpointSettings | None = None, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, settings: EndpointSettings | None = None, host: str = "127.0.0.1", port: int | None = None,
                  *, start_timeout: float = START_TIMEOUT, secret_values: Iterable[str] = ()) -> None:
         self.settings = settings or EndpointSettings()
         self._secret_values = sorted(set(secret_values))
         self.host = host
-        self.port = port
+        self.port = self.settings.port if port is None else port   # 0: a free one
         self.start_timeout = start_timeout
         self.url: str | None = None
         self.admin_url: str | None = None
@@ -64,7 +65,8 @@ class EndpointProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
-        """Start the child and return once it listens; BenchError with its reason if it cannot."""
+        """Start the child and return once it listens; BenchError with its reason if it cannot
+        (PortInUse when the port is taken)."""
         if self._proc is not None:
             raise RuntimeError("endpoint process already started")
         self._stderr = tempfile.TemporaryFile()
@@ -82,6 +84,8 @@ class EndpointProcess:
             raise BenchError(reason) from None
         if not ready.get("ok"):
             self._kill()
+            if ready.get("port_in_use"):
+                raise PortInUse(self.host, self.port)
             raise BenchError(str(ready.get("error") or "mock endpoint could not start"))
         self.url = ready["url"]
         self.admin_url = ready["admin_url"]

@@ -1,9 +1,10 @@
 """The embedded mock endpoint: an aiohttp server that breaks on purpose (docs/endpoint.md).
 
-aiohttp's low-level server is used rather than an `Application`: there is no
-routing to do (every path outside `/__sinkbench/` gets the same treatment),
-and the handler needs the transport itself for the actions below HTTP (RST,
-close, garbage).
+aiohttp's low-level server is used rather than an `Application`: its routing
+is the settings' own (fault rules and routes match method, path and headers,
+`matching.py`), and the handler needs the transport itself for the actions
+below HTTP (RST, close, garbage). aiohttp does not decode Content-Encoding
+here: `encoding.py` does, bounded, and the journal keeps the wire size.
 
 The request path is kept short because the endpoint must never be the
 bottleneck (bench/endpoint_throughput.py): one body read, one compiled decision (`faults.Policy`), one
@@ -30,6 +31,8 @@ from aiohttp.web_request import BaseRequest
 
 from sinkbench.clock import Clock, RealClock
 from sinkbench.endpoint import admin
+from sinkbench.endpoint.encoding import BodyEncodingError, decode
+from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.faults import Decision, Policy
 from sinkbench.endpoint.journal import Journal, keepable_headers
 from sinkbench.endpoint.ledger import Ledger, Recognizer
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 
 ADMIN_PREFIX = "/__sinkbench/"
 MALFORMED = b"\x00\x17\xff sinkbench: this is not HTTP \xfe\r\n\r\n\x00"
+# A compressed body larger than this is decoded in a worker thread, so the event loop keeps answering.
+DECODE_INLINE = 64 * 1024
 # Longer than the idle timeout of the sink's connection pool (90 s in Iggy), so
 # the endpoint never closes a pooled connection the client is about to reuse:
 # that race would show as transport errors the scenario never asked for. It is
@@ -74,13 +79,14 @@ class _NoAnswer(web.StreamResponse):
 
 
 class _Counters:
-    __slots__ = ("requests", "bytes", "by_status", "faults")
+    __slots__ = ("requests", "bytes", "by_status", "faults", "routes")
 
     def __init__(self) -> None:
         self.requests = 0
         self.bytes = 0
         self.by_status: dict[str, int] = {}
         self.faults: dict[int, int] = {}
+        self.routes: dict[int, int] = {}
 
 
 def _retry_after_value(ra: RetryAfter, wall: float) -> str:
@@ -166,20 +172,21 @@ class Endpoint:
     (inject a ManualClock in tests). Request numbers and the clock count from
     `start()` or the last `reset()`. `secret_values` are hidden wherever they
     appear in the journal (the bench passes its `${VAR}` expansions).
+    `port` defaults to the settings' `port` (0: a free one).
     """
 
     def __init__(self, settings: EndpointSettings | None = None, *, clock: Clock | None = None,
-                 host: str = "127.0.0.1", port: int = 0, journal_size: int = 1000,
+                 host: str = "127.0.0.1", port: int | None = None, journal_size: int = 1000,
                  keepalive_timeout: float = KEEPALIVE_TIMEOUT, secret_values: Iterable[str] = ()) -> None:
         self._settings = settings or EndpointSettings()
         self._configured = self._settings   # what `reset()` goes back to
         self._keepalive_timeout = keepalive_timeout
         self._clock: Clock = clock or RealClock()
         self.host = host
-        self.port = port
+        self.port = self._settings.port if port is None else port
         self._journal = Journal(journal_size, secret_values)
         self._ledger = Ledger()
-        self._recognizer = Recognizer()
+        self._recognizer = Recognizer.of(self._settings)
         self._counters = _Counters()
         self._number = 0
         self._t0 = self._clock.now()
@@ -212,6 +219,7 @@ class Endpoint:
             max_line_size=8190,
             max_field_size=8190,
             max_headers=128,
+            auto_decompress=False,  # encoding.py decodes, bounded (see the module's docstring)
         )
         try:
             self._listener = await loop.create_server(
@@ -222,8 +230,7 @@ class Endpoint:
         except OSError as exc:
             self._cleanup_tls()
             if exc.errno == errno.EADDRINUSE:
-                raise BenchError(f"mock endpoint cannot listen on {self.host}:{self.port}: "
-                                 "the port is already in use") from None
+                raise PortInUse(self.host, self.port) from None
             raise BenchError(f"mock endpoint cannot listen on {self.host}:{self.port}: "
                              f"{exc.strerror or exc}") from None
         # With port 0 the system picked one (for a name bound to several addresses, the first's).
@@ -290,8 +297,13 @@ class Endpoint:
         if settings.tls != self._settings.tls and self._listener is not None:
             raise InputError(f"tls cannot change while the endpoint runs (it is {str(self._settings.tls).lower()})",
                              Where(key="tls"))
+        if settings.port not in (self._settings.port, self.port) and self._listener is not None:
+            raise InputError(f"port cannot change while the endpoint runs (it listens on {self.port})",
+                             Where(key="port"))
         self._policy = Policy(settings, self._clock.now(), previous=self._policy)
         self._body_cap = max(BODY_CAP, settings.max_body_bytes)
+        if (settings.identify, settings.token) != (self._settings.identify, self._settings.token):
+            self._recognizer = Recognizer.of(settings)
         self._settings = settings
         if self._listener is None:
             self._configured = settings
@@ -305,6 +317,7 @@ class Endpoint:
         """Back to the start: the configured settings again (undoing every PUT and PATCH), journal, counters
         and ledger cleared, request numbers, the clock and the seed restarted."""
         self._settings = self._configured
+        self._recognizer = Recognizer.of(self._configured)
         self._body_cap = max(BODY_CAP, self._configured.max_body_bytes)
         self._journal.clear()
         self._ledger = Ledger()
@@ -317,12 +330,15 @@ class Endpoint:
         c = self._counters
         faults = {str(i): 0 for i in range(len(self._settings.faults))}
         faults.update({str(i): n for i, n in sorted(c.faults.items())})
+        routes = {str(i): 0 for i in range(len(self._settings.routes))}
+        routes.update({str(i): n for i, n in sorted(c.routes.items())})
         return {
             "requests": c.requests,
             # Statuses answered, as strings; actions that send no answer
             # (reset, hang, close, malformed) are counted under their name.
             "by_status": dict(sorted(c.by_status.items())),
             "faults": faults,
+            **({"routes": routes} if routes else {}),
             "messages": self._ledger.messages,
             "unique_messages": self._ledger.unique,
             "duplicates": self._ledger.duplicates,
@@ -364,13 +380,29 @@ class Endpoint:
 
     async def _serve(self, request: BaseRequest) -> web.StreamResponse:
         body, size = await _read_body(request, self._body_cap)
+        headers = request.headers
+        coded = headers.get("Content-Encoding")
+        refused: BodyEncodingError | None = None
+        decoded_size = size
+        if coded is not None and body is not None:
+            try:
+                body = await self._decode(body, coded)
+            except BodyEncodingError as exc:
+                refused, body = exc, None
+            # Past the cap (a decompression bomb): at least one byte over, so a 413 follows as for a large body.
+            decoded_size = len(body) if body is not None else self._body_cap + 1
         clock = self._clock
         now = clock.now()
         self._number = number = self._number + 1
         t = now - self._t0
-        decision = self._policy.decide(number, t, now, size)
+        policy = self._policy
+        if refused is None:
+            decision = policy.decide(number, t, now, decoded_size, request)
+        else:   # the client's fault: no rule applies to a body that cannot be read
+            decision = Decision("answer", refused.status, f"sinkbench mock endpoint: {refused}\n".encode(),
+                                label=str(refused.status))
 
-        content_type = request.headers.get("Content-Type")
+        content_type = headers.get("Content-Type")
         messages: int | None = None
         if body is not None:
             ids = self._recognizer.identities(content_type, body)
@@ -379,6 +411,8 @@ class Endpoint:
             # counts even if its answer reaches the client too late (docs/endpoint.md).
             if decision.accepted:
                 self._ledger.add(ids)
+        elif refused is not None:
+            messages = 0
 
         c = self._counters
         c.requests += 1
@@ -387,6 +421,8 @@ class Endpoint:
         c.by_status[label] = c.by_status.get(label, 0) + 1
         if decision.fault >= 0:
             c.faults[decision.fault] = c.faults.get(decision.fault, 0) + 1
+        if decision.route >= 0:
+            c.routes[decision.route] = c.routes.get(decision.route, 0) + 1
         self._journal.record((number, t, request.method, request.raw_path, keepable_headers(request.raw_headers),
                               content_type, size, messages, decision.status or decision.kind))
 
@@ -400,11 +436,19 @@ class Endpoint:
             return await self._slow_body(request, decision, clock)
         return await self._no_answer(request, kind)
 
+    async def _decode(self, body: bytes, coded: str) -> bytes | None:
+        if len(body) <= DECODE_INLINE:
+            return decode(body, coded, self._body_cap)
+        return await asyncio.to_thread(decode, body, coded, self._body_cap)
+
     def _response(self, d: Decision, clock: Clock) -> web.Response:
-        if d.retry_after is None and not d.body:
+        if d.retry_after is None and not d.body and d.content_type is None:
             return web.Response(status=d.status)
-        headers = {"Retry-After": _retry_after_value(d.retry_after, clock.wall())} if d.retry_after else None
-        return web.Response(status=d.status, body=d.body, headers=headers,
+        headers = {"Retry-After": _retry_after_value(d.retry_after, clock.wall())} if d.retry_after else {}
+        if d.content_type is not None:  # a route's, as written (aiohttp's content_type= refuses a charset)
+            headers["Content-Type"] = d.content_type
+            return web.Response(status=d.status, body=d.body, headers=headers)
+        return web.Response(status=d.status, body=d.body, headers=headers or None,
                             content_type="text/plain" if d.body else None)
 
     async def _slow_body(self, request: BaseRequest, d: Decision, clock: Clock) -> web.StreamResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,18 @@ _ACTION_KEYS: dict[str, frozenset[str]] = {
     "slow_body": frozenset({"delay", "status", "retry_after", "body", "accept"}),
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {"status": ("status",), "delay": ("delay",), "slow_body": ("delay",)}
-_MATCHER_KEYS = ("after", "until", "requests", "every", "probability")
+# What a request is matched by (faults and routes alike), as WireMock's request matching does.
+_REQUEST_KEYS = ("method", "path", "path_prefix", "path_regex", "headers")
+_PATH_KEYS = ("path", "path_prefix", "path_regex")
+_MATCHER_KEYS = ("after", "until", "requests", "every", "probability", *_REQUEST_KEYS)
 _FAULT_KEYS = (*_MATCHER_KEYS, "action", "status", "retry_after", "body", "delay", "accept")
-_TOP_KEYS = ("status", "latency", "max_body_bytes", "tls", "rate_limit", "faults", "seed")
+_ROUTE_KEYS = (*_REQUEST_KEYS, "status", "body", "content_type")
+_TOP_KEYS = ("status", "latency", "max_body_bytes", "tls", "rate_limit", "faults", "routes", "seed", "port",
+             "identify", "token")
 _RATE_KEYS = ("requests_per_second", "burst", "retry_after")
+IDENTIFY: tuple[str, ...] = ("iggy", "token", "hash")
+# The synthetic source's tokens match it (sources/synthetic.py): "sb-" and 16 hex digits.
+DEFAULT_TOKEN = "sb-[0-9a-f]{16}"
 
 KeyPath = tuple[str | int, ...]
 
@@ -54,6 +63,12 @@ BODY_CAP = 32 * 1024 * 1024
 # even be shown back by the admin API).
 MAX_DURATION = 365 * 86400.0
 MAX_RATE = 1e9
+# A pattern is for recognising a token or a path, not a program: longer ones are refused, which also keeps
+# the admin API's parser (run off the event loop) from spending long on a hostile document.
+MAX_REGEX = 1000
+# Header names and values as aiohttp accepts them (its own line limit is 8190 bytes).
+MAX_HEADER_VALUE = 8190
+_TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,40 @@ class RateLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    """One entry of a matcher's `headers`: the header (any spelling) equals `value`, or fully matches `regex`."""
+
+    name: str
+    value: str | None = None
+    regex: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMatch:
+    """Which requests a fault or route applies to; a part left as None (or empty) is not checked.
+
+    Paths are compared without the query, percent-decoded; `path_regex` and a header's `regex` must match
+    the whole text (as WireMock's `matches` does).
+    """
+
+    methods: tuple[str, ...] | None = None
+    path: str | None = None
+    path_prefix: str | None = None
+    path_regex: str | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One `[[endpoint.routes]]` entry: the default answer for the requests it matches."""
+
+    match: RequestMatch
+    status: int = 200
+    body: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
     """One `[[endpoint.faults]]` rule. A matcher left as None is not checked."""
 
@@ -104,6 +153,7 @@ class Fault:
     body: str | None = None
     delay: float | None = None
     accept: bool = False
+    match: RequestMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +172,10 @@ class EndpointSettings:
     rate_limit: RateLimit | None = None
     faults: tuple[Fault, ...] = field(default_factory=tuple)
     seed: int = 0
+    port: int = 0                  # 0: a free port, chosen at start
+    identify: str = "iggy"         # iggy | token | hash: how the ledger knows a message (docs/endpoint.md)
+    token: str = DEFAULT_TOKEN     # identify = "token": every match in an accepted body is one message
+    routes: tuple[Route, ...] = field(default_factory=tuple)
 
 
 # --- parsing ---------------------------------------------------------------
@@ -261,6 +315,148 @@ def _rate_limit(ctx: _Ctx, value: Any, path: KeyPath) -> RateLimit:
     return RateLimit(rps, burst, retry_after)
 
 
+def _regex(ctx: _Ctx, value: Any, path: KeyPath) -> str:
+    """A regular expression (Python's `re` syntax) that compiles, of at most MAX_REGEX characters."""
+    if not isinstance(value, str):
+        raise ctx.error(f"expected a regular expression (a string), got {_type_name(value)}", path)
+    if not value:
+        raise ctx.error("an empty regular expression matches everything; leave the key out instead", path)
+    if len(value) > MAX_REGEX:
+        raise ctx.error(f"regular expression of {len(value)} characters is too long (at most {MAX_REGEX})", path)
+    try:
+        re.compile(value)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise ctx.error(f"invalid regular expression: {str(exc) or type(exc).__name__}", path) from None
+    return value
+
+
+def _min_width(pattern: str) -> int:
+    """The fewest characters a match of `pattern` can have (0: it can match the empty string)."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]  # Python 3.11+
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_parse as parser  # type: ignore[no-redef]
+    return int(parser.parse(pattern).getwidth()[0])
+
+
+def _token(ctx: _Ctx, value: Any, path: KeyPath) -> str:
+    """The token pattern: searched in request bodies as bytes, so ASCII; and never matching nothing,
+    which would count messages that are not there."""
+    pattern = _regex(ctx, value, path)
+    if not pattern.isascii():
+        raise ctx.error("the token pattern must be ASCII (bodies are searched as bytes; "
+                        "write other characters as \\xNN escapes)", path)
+    try:
+        re.compile(pattern.encode("ascii"))
+        width = _min_width(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise ctx.error(f"invalid regular expression for bytes: {str(exc) or type(exc).__name__}", path) from None
+    if width == 0:
+        raise ctx.error(f"{pattern!r} can match the empty string; a token must be at least one character "
+                        f"(e.g. the default {DEFAULT_TOKEN!r})", path)
+    return pattern
+
+
+def _methods(ctx: _Ctx, value: Any, path: KeyPath) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ctx.error(f"expected a method such as \"POST\" or a non-empty list of methods, got "
+                        f"{_type_name(value)}", path)
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not _TOKEN_CHARS.fullmatch(item) or len(item) > 64:
+            raise ctx.error(f"not an HTTP method: {_clip(item)}", path)
+        if item.upper() not in out:
+            out.append(item.upper())
+    return tuple(out)
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _path(ctx: _Ctx, value: Any, path: KeyPath) -> str:
+    if not isinstance(value, str):
+        raise ctx.error(f"expected a path such as \"/ingest\", got {_type_name(value)}", path)
+    if not value.startswith("/"):
+        raise ctx.error(f"a path starts with '/', got {_clip(value)}", path)
+    if "?" in value:
+        raise ctx.error("paths are matched without the query: leave out '?' and what follows", path)
+    if len(value) > MAX_HEADER_VALUE:
+        raise ctx.error(f"path of {len(value)} characters is too long (at most {MAX_HEADER_VALUE})", path)
+    return value
+
+
+def _headers(ctx: _Ctx, value: Any, path: KeyPath) -> tuple[HeaderMatch, ...]:
+    if not isinstance(value, dict) or not value:
+        raise ctx.error(f"expected a table of header name = value (or = {{ regex = \"...\" }}), "
+                        f"got {_type_name(value) if value != {} else 'an empty table'}", path)
+    out: list[HeaderMatch] = []
+    seen: dict[str, str] = {}
+    for name, want in value.items():
+        at = (*path, name)
+        if not _TOKEN_CHARS.fullmatch(name) or len(name) > 256:
+            raise ctx.error(f"not a header name: {_clip(name)}", at)
+        if name.lower() in seen:
+            raise ctx.error(f"header '{name}' is given twice (as '{seen[name.lower()]}' too; "
+                            "header names are matched in any case)", at)
+        seen[name.lower()] = name
+        if isinstance(want, str):
+            if len(want) > MAX_HEADER_VALUE:
+                raise ctx.error(f"value of {len(want)} characters is too long (at most {MAX_HEADER_VALUE})", at)
+            out.append(HeaderMatch(name, value=want))
+        elif isinstance(want, dict):
+            _check_keys(ctx, want, ("regex",), at)
+            if "regex" not in want:
+                raise ctx.error("missing 'regex'", at)
+            out.append(HeaderMatch(name, regex=_regex(ctx, want["regex"], (*at, "regex"))))
+        else:
+            raise ctx.error(f"expected the exact value (a string) or {{ regex = \"...\" }}, "
+                            f"got {_type_name(want)}", at)
+    return tuple(out)
+
+
+def _request_match(ctx: _Ctx, table: dict[str, Any], path: KeyPath) -> RequestMatch | None:
+    """The request matchers of a fault or route; None when it has none."""
+    if not any(k in table for k in _REQUEST_KEYS):
+        return None
+    given = [k for k in _PATH_KEYS if k in table]
+    if len(given) > 1:
+        raise ctx.error(f"give one of path, path_prefix and path_regex, not {' and '.join(given)}",
+                        (*path, given[1]))
+    methods = _methods(ctx, table["method"], (*path, "method")) if "method" in table else None
+    exact = _path(ctx, table["path"], (*path, "path")) if "path" in table else None
+    prefix = _path(ctx, table["path_prefix"], (*path, "path_prefix")) if "path_prefix" in table else None
+    regex = _regex(ctx, table["path_regex"], (*path, "path_regex")) if "path_regex" in table else None
+    headers = _headers(ctx, table["headers"], (*path, "headers")) if "headers" in table else ()
+    return RequestMatch(methods, exact, prefix, regex, headers)
+
+
+def _route(ctx: _Ctx, value: Any, path: KeyPath) -> Route:
+    if not isinstance(value, dict):
+        raise ctx.error(f"expected a table, got {_type_name(value)}", path)
+    _check_keys(ctx, value, _ROUTE_KEYS, path)
+    match = _request_match(ctx, value, path)
+    if match is None:
+        raise ctx.error(f"a route needs at least one of {', '.join(_REQUEST_KEYS)} (the endpoint's own "
+                        "'status' is the answer for every request no route takes)", path)
+    status = _int(ctx, value["status"], (*path, "status"), 100, 599) if "status" in value else 200
+    body = None
+    if "body" in value:
+        if not isinstance(value["body"], str):
+            raise ctx.error(f"expected a string, got {_type_name(value['body'])}", (*path, "body"))
+        body = value["body"]
+    content_type = None
+    if "content_type" in value:
+        ct = value["content_type"]
+        if not isinstance(ct, str) or not ct or not ct.isascii() or not ct.isprintable() or len(ct) > 256:
+            raise ctx.error(f"expected a media type such as \"application/json\", got {_clip(ct)}",
+                            (*path, "content_type"))
+        content_type = ct
+    return Route(match, status, body, content_type)
+
+
 def _fault(ctx: _Ctx, value: Any, path: KeyPath) -> Fault:
     if not isinstance(value, dict):
         raise ctx.error(f"expected a table, got {_type_name(value)}", path)
@@ -310,9 +506,10 @@ def _fault(ctx: _Ctx, value: Any, path: KeyPath) -> Fault:
         body = value["body"]
     delay = _duration(ctx, value["delay"], (*path, "delay")) if "delay" in value else None
     accept = _bool(ctx, value["accept"], (*path, "accept")) if "accept" in value else False
+    match = _request_match(ctx, value, path)
     return Fault(action=action, after=after, until=until, requests=requests, every=every,
                  probability=probability, status=status, retry_after=retry_after, body=body,
-                 delay=delay, accept=accept)
+                 delay=delay, accept=accept, match=match)
 
 
 def parse_endpoint_settings(
@@ -345,24 +542,49 @@ def parse_endpoint_settings(
     tls = checked(lambda: _bool(ctx, data["tls"], (*path, "tls")), False) if "tls" in data else False
     rate_limit = checked(lambda: _rate_limit(ctx, data["rate_limit"], (*path, "rate_limit")), None) \
         if "rate_limit" in data else None
-    faults: list[Fault] = []
-    if "faults" in data:
-        raw = data["faults"]
-        if not isinstance(raw, list):
-            errors.append(ctx.error(f"expected a list of tables ([[endpoint.faults]]), got {_type_name(raw)}",
-                                    (*path, "faults")))
-        else:
-            for i, f in enumerate(raw):
-                fault = checked(lambda f=f, i=i: _fault(ctx, f, (*path, "faults", i)), None)
-                if fault is not None:
-                    faults.append(fault)
+    faults = checked(lambda: _list_of(ctx, data["faults"], (*path, "faults"), _fault, "[[endpoint.faults]]",
+                                      checked), ()) if "faults" in data else ()
+    routes = checked(lambda: _list_of(ctx, data["routes"], (*path, "routes"), _route, "[[endpoint.routes]]",
+                                      checked), ()) if "routes" in data else ()
     seed = checked(lambda: _int(ctx, data["seed"], (*path, "seed"), lo=0), 0) if "seed" in data else 0
+    port = checked(lambda: _int(ctx, data["port"], (*path, "port"), 0, 65535), 0) if "port" in data else 0
+    identify = checked(lambda: _identify(ctx, data["identify"], (*path, "identify")), None) \
+        if "identify" in data else "iggy"
+    token = DEFAULT_TOKEN
+    if "token" in data:
+        if identify not in (None, "token"):
+            errors.append(ctx.error(f"'token' applies only with identify = \"token\" (identify is \"{identify}\")",
+                                    (*path, "token")))
+        else:
+            token = checked(lambda: _token(ctx, data["token"], (*path, "token")), DEFAULT_TOKEN)
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise InputErrors(errors)
     return EndpointSettings(status=status, latency=latency, max_body_bytes=max_body, tls=tls,
-                            rate_limit=rate_limit, faults=tuple(faults), seed=seed)
+                            rate_limit=rate_limit, faults=tuple(faults), seed=seed, port=port,
+                            identify=identify or "iggy", token=token, routes=routes)
+
+
+def _identify(ctx: _Ctx, value: Any, path: KeyPath) -> str:
+    if value not in IDENTIFY:
+        close = difflib.get_close_matches(str(value), IDENTIFY, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(IDENTIFY)}"
+        raise ctx.error(f"unknown identify {_clip(value)} ({hint})", path)
+    return str(value)
+
+
+def _list_of(ctx: _Ctx, raw: Any, path: KeyPath, parse: Callable[[_Ctx, Any, KeyPath], Any], shape: str,
+             checked: Callable[[Callable[[], Any], Any], Any]) -> tuple[Any, ...]:
+    """Each table of a list parsed; a bad one is reported (through `checked`) and left out."""
+    if not isinstance(raw, list):
+        raise ctx.error(f"expected a list of tables ({shape}), got {_type_name(raw)}", path)
+    out = []
+    for i, item in enumerate(raw):
+        parsed = checked(lambda item=item, i=i: parse(ctx, item, (*path, i)), None)
+        if parsed is not None:
+            out.append(parsed)
+    return tuple(out)
 
 
 def load_endpoint_file(path: str | Path) -> EndpointSettings:
@@ -403,8 +625,32 @@ def _latency_to_value(lat: Latency) -> str | dict[str, Any]:
     return _fmt(lat.value)
 
 
-def _fault_to_dict(f: Fault) -> dict[str, Any]:
+def _match_to_dict(m: RequestMatch | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if m is None:
+        return out
+    if m.methods is not None:
+        out["method"] = m.methods[0] if len(m.methods) == 1 else list(m.methods)
+    for key, value in (("path", m.path), ("path_prefix", m.path_prefix), ("path_regex", m.path_regex)):
+        if value is not None:
+            out[key] = value
+    if m.headers:
+        out["headers"] = {h.name: h.value if h.value is not None else {"regex": h.regex} for h in m.headers}
+    return out
+
+
+def _route_to_dict(r: Route) -> dict[str, Any]:
+    out = _match_to_dict(r.match)
+    out["status"] = r.status
+    if r.body is not None:
+        out["body"] = r.body
+    if r.content_type is not None:
+        out["content_type"] = r.content_type
+    return out
+
+
+def _fault_to_dict(f: Fault) -> dict[str, Any]:
+    out: dict[str, Any] = _match_to_dict(f.match)
     if f.after is not None:
         out["after"] = _fmt(f.after)
     if f.until is not None:
@@ -444,4 +690,13 @@ def settings_to_dict(settings: EndpointSettings) -> dict[str, Any]:
                              "retry_after": _fmt_retry_after(rl.retry_after)}
     out["faults"] = [_fault_to_dict(f) for f in settings.faults]
     out["seed"] = settings.seed
+    # The newer keys only when set, so the document of an endpoint that does not use them stays as it was.
+    if settings.routes:
+        out["routes"] = [_route_to_dict(r) for r in settings.routes]
+    if settings.port:
+        out["port"] = settings.port
+    if settings.identify != "iggy":
+        out["identify"] = settings.identify
+    if settings.identify == "token":
+        out["token"] = settings.token
     return out

@@ -90,10 +90,15 @@ def load_versus(path: str | Path, overrides: Sequence[str], items: Sequence[str]
 
     Raises InputError naming the file, line and key — `--versus` for B's own items.
     """
+    return versus_pair(lambda extra: scenario_from_source(load_toml(path), [*overrides, *extra], env), items)
+
+
+def versus_pair(load: Callable[[Sequence[str]], Scenario], items: Sequence[str]) -> VersusPair:
+    """A = `load(())`, B = `load(items)`, checked as `load_versus` says (the session loads its own way)."""
     check_items(items)
-    a = scenario_from_source(load_toml(path), overrides, env)
+    a = load(())
     try:
-        b = scenario_from_source(load_toml(path), [*overrides, *items], env)
+        b = load(tuple(items))
     except InputError as exc:
         raise _as_versus(exc) from None
     problems = fairness_problems(a, b)

@@ -30,6 +30,7 @@ from sinkbench.errors import BenchError
 from sinkbench.tui.frames import Frame
 from sinkbench.tui.screens.dashboard import ACTIONS, DashboardScreen
 from sinkbench.tui.session import BenchFactory, Opened, Session, describe_error
+from sinkbench.tui.versus import VersusFrame, VersusOpened, VersusSession
 
 REFRESH_INTERVAL = 0.5    # seconds between two renders of the dashboard (bench/tui_overhead.py)
 THEMES = ("textual-dark", "textual-light")
@@ -53,8 +54,9 @@ class SinkbenchApp(App[None]):
         Binding("ctrl+q", "quit", "quit", id="quit", tooltip="Stop the run and quit", priority=True),
     ]
 
-    def __init__(self, session: Session, *, start: bool = True, refresh_interval: float = REFRESH_INTERVAL,
-                 frames: Sequence[Frame] = (), sweep_in_process: bool = False) -> None:
+    def __init__(self, session: Session | VersusSession, *, start: bool = True,
+                 refresh_interval: float = REFRESH_INTERVAL, frames: Sequence[Frame | VersusFrame] = (),
+                 sweep_in_process: bool = False) -> None:
         super().__init__()
         self.session = session
         self.autostart = start
@@ -64,7 +66,12 @@ class SinkbenchApp(App[None]):
         self.exit_code = 0
         self._bench_worker: Worker[Any] | None = None
         self._quit_task: asyncio.Task[None] | None = None   # the quit a SIGTERM/SIGINT started
-        self.dashboard = DashboardScreen(id="dashboard")
+        self.versus = isinstance(session, VersusSession)
+        if self.versus:
+            from sinkbench.tui.screens.versus import VersusScreen
+            self.dashboard: DashboardScreen = VersusScreen(id="dashboard")
+        else:
+            self.dashboard = DashboardScreen(id="dashboard")
         self._dialogs = 0                                  # dialogs open (they hold the toasts)
         self._held: list[Toast] = []
         self._on_screen: list[tuple[float, Toast]] = []    # (when it goes, toast)
@@ -136,7 +143,7 @@ class SinkbenchApp(App[None]):
         self.start_bench()
         return f"{self.session.scenario.name}: started again"
 
-    async def switch_to(self, opened: Opened) -> str:
+    async def switch_to(self, opened: Opened | VersusOpened) -> str:
         await self.stop_bench()
         self.session.use(opened)
         self.start_bench()
@@ -204,11 +211,11 @@ class SinkbenchApp(App[None]):
         if event.state is WorkerState.SUCCESS:
             if worker.group == "control" and worker.result:
                 self.notify(str(worker.result), title="done")
-            elif worker.group == "bench" and worker is self._bench_worker and self.session.result is not None:
-                result = self.session.result
-                lines = [self.session.outcome(), *result.notes]
-                self.notify("\n".join(lines), title=result.scenario,
-                            severity="information" if result.passed else "warning", timeout=15)
+            elif worker.group == "bench" and worker is self._bench_worker:
+                notice = self.session.end_notice()
+                if notice is not None:
+                    message, title, severity = notice
+                    self.notify(message, title=title, severity=severity, timeout=15)  # type: ignore[arg-type]
         elif event.state is WorkerState.ERROR:
             error = worker.error
             if worker.group == "bench" and isinstance(error, BenchError) and worker is self._bench_worker:
@@ -226,7 +233,7 @@ class SinkbenchApp(App[None]):
         from sinkbench.redact import redact_text
 
         error = self._exception
-        reason = redact_text(f"{type(error).__name__}: {error}", self.session.sink_settings.secret_values)
+        reason = redact_text(f"{type(error).__name__}: {error}", self.session.secret_values)
         self.bell()
         self._exit_renderables.append(Text(f"error: internal error in the interactive session: {reason}\n"
                                            "This is a bug; please report it with the command you ran."))
@@ -242,7 +249,7 @@ class SinkbenchApp(App[None]):
 
     def key_rows(self) -> list[tuple[str, str, str]]:
         """(key, "category: verb", what it does) of every binding, for the help screen."""
-        rows = [(a.key, a.command, a.tooltip) for a in ACTIONS]
+        rows = [(a.key, a.command, a.tooltip) for a in self._actions()]
         rows += [
             ("?  f1", "view: help", "This list of every key binding"),
             ("ctrl+t", "view: light or dark theme", "Switch between the light and the dark theme"),
@@ -250,6 +257,12 @@ class SinkbenchApp(App[None]):
             ("ctrl+q", "view: quit", "Stop the run (its endpoint too) and quit"),
         ]
         return rows
+
+    def _actions(self):
+        if not self.versus:
+            return ACTIONS
+        from sinkbench.tui.screens.versus import VERSUS_ACTIONS
+        return (*ACTIONS, *VERSUS_ACTIONS)
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
@@ -266,7 +279,7 @@ class SinkbenchApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, DashboardScreen):
-            for a in ACTIONS:
+            for a in self._actions():
                 yield SystemCommand(a.command, a.tooltip, _runner(screen, a.action))
         yield SystemCommand("view: help", "Every key binding and what it does", self.action_help)
         yield SystemCommand("view: light or dark theme", "Switch between the light and the dark theme",
@@ -279,18 +292,24 @@ def _runner(screen: Screen, action: str):
     return run
 
 
-def make_app(opened: Opened, *, bench_factory: BenchFactory | None = None, clock: Clock | None = None,
-             env: Mapping[str, str] | None = None, cwd: Path | None = None, start: bool = True,
-             refresh_interval: float = REFRESH_INTERVAL,
-             replay: Callable[[Session], Sequence[Frame]] | None = None,
+def make_app(opened: Opened | VersusOpened, *, bench_factory: BenchFactory | None = None,
+             clock: Clock | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+             start: bool = True, refresh_interval: float = REFRESH_INTERVAL,
+             replay: Callable[[Any], Sequence[Frame | VersusFrame]] | None = None,
              sweep_in_process: bool = False) -> SinkbenchApp:
     """The app, as the CLI and the tests build it: the scenario, how to make its bench, the clock.
+
+    A `VersusOpened` (`--versus`) opens both sides, side by side.
 
     `start=False` opens it without running the bench. `replay` makes frames
     for the session instead of a live run (the tests' exact pictures).
     `sweep_in_process` runs a sweep's endpoints in this process (the tests).
     """
-    session = Session(opened, bench_factory=bench_factory, clock=clock, env=env, cwd=cwd)
+    session: Session | VersusSession
+    if isinstance(opened, VersusOpened):
+        session = VersusSession(opened, bench_factory=bench_factory, clock=clock, env=env, cwd=cwd)
+    else:
+        session = Session(opened, bench_factory=bench_factory, clock=clock, env=env, cwd=cwd)
     frames = replay(session) if replay is not None else ()
     return SinkbenchApp(session, start=start and replay is None, refresh_interval=refresh_interval, frames=frames,
                         sweep_in_process=sweep_in_process)

@@ -1,4 +1,4 @@
-"""`sinkbench [SCENARIO]`: the interactive session.
+"""`sinkbench [SCENARIO] [--versus KEY=VALUE...]`: the interactive session, alone or side by side.
 
 A scenario that does not load is reported on stderr, naming file, line and
 key, before the screen opens (exit 2). Textual is imported only once the
@@ -13,12 +13,33 @@ from __future__ import annotations
 import sys
 
 
-def main(scenario: str | None = None) -> int:
+def session_args(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`[SCENARIO] [--versus KEY=VALUE...]` → (scenario, versus items). Raises ValueError saying what is wrong."""
+    scenario = None
+    rest = list(argv)
+    if rest and rest[0] != "--versus":
+        scenario = rest.pop(0)
+    if not rest:
+        return scenario, []
+    if rest[0] != "--versus":
+        raise ValueError(f"unexpected arguments: {' '.join(rest)} "
+                         "(sinkbench [SCENARIO] [--versus KEY=VALUE...] opens the interactive session)")
+    items = rest[1:]
+    if not items or any(item.startswith("-") for item in items):
+        raise ValueError("--versus takes KEY=VALUE items (e.g. --versus runtime.offset_commit=after_polling)")
+    return scenario, items
+
+
+def main(scenario: str | None = None, versus: list[str] | None = None) -> int:
     from sinkbench.errors import InputError
     from sinkbench.tui.session import default_scenario, open_scenario
 
     try:
-        opened = default_scenario() if scenario is None else open_scenario(scenario)
+        if versus:
+            from sinkbench.tui.versus import open_versus
+            opened = open_versus(scenario, versus)
+        else:
+            opened = default_scenario() if scenario is None else open_scenario(scenario)
     except InputError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
@@ -27,7 +48,7 @@ def main(scenario: str | None = None) -> int:
     from sinkbench.tui.app import make_app
 
     app = make_app(opened)
-    for warning in opened.scenario.warnings:
+    for warning in opened.scenario.warnings:   # side by side: A's (B's are the same, or name --versus)
         app.session.alerts.append(("warning", str(warning)))
     try:
         app.run()

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,6 +63,7 @@ class Opened:
     scenario: Scenario
     connector: Path | None
     continuous: bool = False
+    overrides: tuple[str, ...] = ()   # `--set` items it was opened with (side B's changes), for its sweeps
 
 
 # -- opening scenarios ---------------------------------------------------------------
@@ -70,13 +71,15 @@ def packaged_quickstart() -> Path:
     return Path(str(resources.files("sinkbench") / "data" / "quickstart.toml"))
 
 
-def default_scenario(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Opened:
+def default_scenario(cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                     extra: Sequence[str] = ()) -> Opened:
     """The quickstart, continuous, against the embedded endpoint; `./config.toml`'s sink when present.
 
     With a `./config.toml` the connector file is the sink's starting point
     (its `[plugin_config]` and its first `[[streams]]` batch settings) and the
     quickstart's own sink and runtime keys are dropped, so what runs is the
     user's connector, unchanged, against the embedded endpoint.
+    `extra`: `--set` items laid over it (side B's changes).
     Raises InputError (naming file, line and key) when a file is invalid.
     """
     cwd = Path.cwd() if cwd is None else cwd
@@ -94,16 +97,19 @@ def default_scenario(cwd: Path | None = None, env: Mapping[str, str] | None = No
             runtime.pop("batch_length", None)
             runtime.pop("poll_interval", None)
         overrides += [f"sink.connector={json.dumps(str(connector))}", 'sink.url="mock"']
-        return Opened(scenario_from_source(src, overrides, env), connector, continuous=True)
-    return Opened(scenario_from_source(src, overrides, env), None, continuous=True)
+    else:
+        connector = None
+    return Opened(scenario_from_source(src, [*overrides, *extra], env), connector, continuous=True,
+                  overrides=tuple(extra))
 
 
-def open_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Opened:
-    """A scenario file as `sinkbench run` loads it. Raises InputError naming file, line and key."""
+def open_scenario(path: str | Path, env: Mapping[str, str] | None = None, extra: Sequence[str] = ()) -> Opened:
+    """A scenario file as `sinkbench run` loads it (`extra`: `--set` items over it, side B's changes).
+    Raises InputError naming file, line and key."""
     from sinkbench.scenario.load import load_scenario
 
-    scenario = load_scenario(path, env=env)
-    return Opened(scenario, connector_of(Path(path)))
+    scenario = load_scenario(path, extra, env=env)
+    return Opened(scenario, connector_of(Path(path)), overrides=tuple(extra))
 
 
 def connector_of(scenario_path: Path, overrides: tuple[str, ...] = ()) -> Path | None:
@@ -200,8 +206,29 @@ class Session:
         self.table: dict[str, Any] = dict(opened.scenario.sink_table)
         self.sink_settings = opened.scenario.sink.settings
         self.runtime = opened.scenario.runtime
-        self.changed_keys: set[str] = set()
+        # Keys it was opened with (side B's changes) count as changed: `w` saves them as it saves tuned ones.
+        self.changed_keys: set[str] = set(_form_keys(opened.overrides))
         self.builder = FrameBuilder(self.scenario.name)
+
+    @property
+    def focused(self) -> Session:
+        """The session `s`, `w` and the sweep work on: this one (side by side, the side with focus)."""
+        return self
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        return self.sink_settings.secret_values
+
+    def open(self, path: Path) -> Opened:
+        """Another scenario file, to `use` (the picker's choice). Raises InputError naming file, line and key."""
+        return open_scenario(path, env=self.env)
+
+    def sweep_overrides(self) -> list[str]:
+        """`--set` items that start a sweep from the settings as tuned (after those it was opened with)."""
+        from sinkbench.sweep.interactive import tuned_overrides
+
+        return [*self.opened.overrides,
+                *tuned_overrides(self.scenario, self.table, self.sink_settings, self.runtime)]
 
     def display(self, path: Path | str | None) -> str:
         if path is None:
@@ -263,6 +290,13 @@ class Session:
     @property
     def running(self) -> bool:
         return self.state in ("starting", "running")
+
+    def end_notice(self) -> tuple[str, str, str] | None:
+        """(message, title, severity) of the toast when the run ended, None before."""
+        r = self.result
+        if r is None:
+            return None
+        return "\n".join([self.outcome(), *r.notes]), r.scenario, "information" if r.passed else "warning"
 
     def outcome(self) -> str:
         r = self.result
@@ -559,21 +593,45 @@ class Session:
         from sinkbench.report.html import write_html
         from sinkbench.report.jsonreport import write_json
 
-        if self.result is not None:
-            result = self.result
-        elif self.bench is not None and self.bench.sink is not None:
-            result = await self.bench.interim_result()
-        else:
-            raise ControlError("nothing to export yet: the run has not started")
-        target = Path(path)
-        if not target.is_absolute():
-            target = self.cwd / target
-        write = write_html if target.suffix.lower() in (".html", ".htm") else write_json
+        result = await self.report_result()
+        target = self.output_path(path)
+        write = write_html if is_html(target) else write_json
         try:
             write(result, target)
         except OSError as exc:
             raise ControlError(f"cannot write {path}: {exc.strerror or exc}") from None
         return target
+
+    async def export_note(self, path: str) -> str:
+        """Exports (`x`) and says what was written."""
+        return f"report written to {self.display(await self.export(path))}"
+
+    async def report_result(self) -> RunResult:
+        """The run's result: its report at the end, the run so far while it goes on."""
+        if self.result is not None:
+            return self.result
+        if self.bench is not None and self.bench.sink is not None:
+            return await self.bench.interim_result()
+        raise ControlError("nothing to export yet: the run has not started")
+
+    def output_path(self, path: str | Path) -> Path:
+        target = Path(path)
+        return target if target.is_absolute() else self.cwd / target
+
+
+def is_html(path: Path) -> bool:
+    return path.suffix.lower() in (".html", ".htm")
+
+
+def _form_keys(items: Sequence[str]) -> list[str]:
+    """The settings-form keys `--set` items change (`sink.max_retries=5` → max_retries)."""
+    out = []
+    for item in items:
+        path, _ = parse_set(item)
+        if len(path) == 2 and ((path[0] == "sink" and path[1] in FIELD_KEYS and path[1] not in RUNTIME_KEYS)
+                               or (path[0] == "runtime" and path[1] in RUNTIME_KEYS)):
+            out.append(path[1])
+    return out
 
 
 def _same(key: str, a: Any, b: Any) -> bool:

@@ -61,7 +61,8 @@ def test_help_texts_and_options() -> None:
     parser = argparse.ArgumentParser()
     command.configure(parser)
     args = parser.parse_args([])
-    assert (args.host, args.port, args.config, args.allow_remote) == ("127.0.0.1", 8080, None, False)
+    # No --port: the --config file's [endpoint] port, else 8080 (decided when the command runs).
+    assert (args.host, args.port, args.config, args.allow_remote) == ("127.0.0.1", None, None, False)
     with pytest.raises(SystemExit):
         parser.parse_args(["--port", "70000"])
 
@@ -131,15 +132,45 @@ def test_missing_config_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "file not found" in err
 
 
-def test_port_in_use_exit_3() -> None:
+def test_port_in_use_exit_2_names_the_option() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         proc = start("--port", str(port))
         _, err = finish(proc)
-    assert proc.returncode == 3
-    assert f"127.0.0.1:{port}: the port is already in use" in err and "Traceback" not in err
+    assert proc.returncode == 2
+    assert f"--port: mock endpoint cannot listen on 127.0.0.1:{port}: the port is already in use" in err
+    assert "Traceback" not in err
+
+
+def test_port_from_the_config_file(tmp_path: Path) -> None:
+    """Without --port the file's [endpoint] port is used; taken, the error names the file, line and key."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+    cfg = tmp_path / "ep.toml"
+    cfg.write_text(f"[endpoint]\nstatus = 200\nport = {port}\n")
+    proc = start("--config", str(cfg))
+    try:
+        lines = read_banner(proc)
+        assert url_of(lines) == f"http://127.0.0.1:{port}/"
+        # The same port again, from the same file, while the first one holds it.
+        second = start("--config", str(cfg))
+        _, err = finish(second)
+        assert second.returncode == 2, err
+        assert f"{cfg}:3: key 'endpoint.port': mock endpoint cannot listen on 127.0.0.1:{port}" in err
+        # --port wins over the file.
+        third = start("--config", str(cfg), "--port", "0")
+        try:
+            assert url_of(read_banner(third)) != f"http://127.0.0.1:{port}/"
+        finally:
+            third.send_signal(signal.SIGINT)
+            finish(third)
+        proc.send_signal(signal.SIGINT)
+        finish(proc)
+    finally:
+        proc.kill()
 
 
 def test_remote_host_needs_allow_remote() -> None:

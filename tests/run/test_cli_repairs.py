@@ -103,7 +103,9 @@ def test_usage_lines_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     usage = capsys.readouterr().out.split("\n\n")[0]
-    assert usage == "usage: sinkbench [SCENARIO]\n       sinkbench COMMAND [OPTIONS] ...", usage
+    assert usage == ("usage: sinkbench [SCENARIO] [--versus KEY=VALUE...]\n"
+                     "       sinkbench --web [SCENARIO] [--port P] [--host H] [--allow-remote]\n"
+                     "       sinkbench COMMAND [OPTIONS] ..."), usage
 
 
 @pytest.mark.parametrize("endpoint, seed", [("", 7), ("[endpoint]\nlatency = \"1ms\"\n", 7),

@@ -3,7 +3,9 @@ frames by the session's own FrameBuilder (the render path of a live run, minus t
 
 `healthy()` is 12 s of 500 msg/s in batches of 100, every answer 200. `outage()` is the same run
 taken down (503) by the user at 8 s: from then on every attempt gets 503, each batch retries three
-times and fails, and the request log and the timeline carry the change.
+times and fails, and the request log and the timeline carry the change. `versus()` pairs that
+outage, as side B (at most once: failed batches are lost), with side A keeping every batch (at
+least once: a failed batch is polled again, so nothing fails and nothing is lost).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections import deque
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.accounting import Attempt
 from sinkbench.run.metrics import Snapshot
+from sinkbench.runtime import OffsetCommit
 from sinkbench.tui.faults import LiveFaults, describe_endpoint, endpoint_document
 from sinkbench.tui.frames import Frame, LogRow
 from sinkbench.tui.session import Session
+from sinkbench.tui.versus import VersusFrame, VersusSession, pair_frames
 
 BATCH = 100
 BATCH_EVERY = 0.2          # seconds between two batches: 500 msg/s
@@ -25,8 +29,9 @@ DOWN_LABEL = "endpoint: take down (503)"
 
 
 class _Sim:
-    def __init__(self, down_at: float | None) -> None:
+    def __init__(self, down_at: float | None, keep: bool = False) -> None:
         self.down_at = down_at
+        self.keep = keep         # at least once: a batch whose retries ran out is polled again, never failed
         self.t = 0.0
         self.fed = self.delivered = self.failed = self.requests = self.retries = self.errors = 0
         self.codes: dict[str, int] = {}
@@ -56,9 +61,10 @@ class _Sim:
             if self.down_at is not None and t >= self.down_at:
                 for n in range(4):   # max_retries = 3: four attempts, then the batch fails
                     self.attempt(round(t + n * 0.05, 3), 503, n)
-                self.failed += BATCH
                 self.errors += BATCH
                 self.row(t)["errors"] += BATCH
+                if not self.keep:
+                    self.failed += BATCH
             else:
                 self.attempt(t, 200, 0)
                 self.delivered += BATCH
@@ -86,9 +92,9 @@ class _Sim:
             timeline=tuple(rows), recent_requests=tuple(self.recent))
 
 
-def frames(session: Session, *, down: bool, until: float = 12.0) -> list[Frame]:
+def frames(session: Session, *, down: bool, until: float = 12.0, keep: bool = False) -> list[Frame]:
     """Frames every half second of a fabricated run, as the session's builder folds them."""
-    sim = _Sim(DOWN_AT if down else None)
+    sim = _Sim(DOWN_AT if down else None, keep)
     builder = session.builder
     out = []
     t = 0.5
@@ -139,3 +145,11 @@ def crowded(session: Session) -> list[Frame]:
     # The changes come in one burst after the last request, so the log shows them on top, newest first.
     events = tuple(LogRow(t=round(12.16 + i / 100, 2), kind="event", text=label) for i, label in enumerate(labels))
     return [dataclasses.replace(frame, marks=tuple((12, label) for label in labels), log=events[::-1] + frame.log)]
+
+
+def versus(vs: VersusSession) -> list[VersusFrame]:
+    """Both sides through the same outage: a side at least once keeps every batch, a side at most once
+    loses the failed ones (its last frame)."""
+    a, b = (frames(side, down=True, keep=side.runtime.offset_commit is OffsetCommit.AFTER_CONSUMING)
+            for side in vs.sides)
+    return [pair_frames(fa, fb, vs.titles, vs.focus, vs.opened.shown) for fa, fb in zip(a, b)][-1:]

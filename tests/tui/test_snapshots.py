@@ -15,12 +15,14 @@ from textual.widgets import Input
 from sinkbench.tui.app import make_app
 from sinkbench.tui.form import initial_values, validate
 from sinkbench.tui.session import Session, default_scenario
+from sinkbench.tui.versus import open_versus
 
-from .replay import crowded, frames
+from .replay import crowded, frames, versus
 
 SMALL = (80, 24)
 MEDIUM = (120, 36)      # the size a newcomer saw the latency pane run its values together at
 LARGE = (160, 48)
+WIDE = (140, 42)
 HUGE = (200, 60)
 
 
@@ -99,3 +101,35 @@ def test_save_diff(snap_compare, tmp_path, connector):
 
 def test_light_theme(snap_compare, tmp_path):
     assert snap_compare(_app(tmp_path, down=True), terminal_size=SMALL, press=["ctrl+t", "_"])
+
+
+def test_during_an_outage_wide(snap_compare, tmp_path):
+    assert snap_compare(_app(tmp_path, down=True), terminal_size=WIDE)
+
+
+# -- side by side (--versus): the quickstart as written (Iggy's at-most-once) against at-least-once ----------
+def _versus(cwd: Path):
+    opened = open_versus(None, ["runtime.offset_commit=after_consuming", "max_retries=2"], cwd=cwd, env={})
+    return make_app(opened, env={}, cwd=cwd, replay=versus)
+
+
+def test_versus_small(snap_compare, tmp_path):
+    """80x24: one side at a time, whole, under the comparison strip and the tabs."""
+    assert snap_compare(_versus(tmp_path), terminal_size=SMALL)
+
+
+def test_versus_small_side_b(snap_compare, tmp_path):
+    assert snap_compare(_versus(tmp_path), terminal_size=SMALL, press=["tab", "_"])
+
+
+def test_versus_medium(snap_compare, tmp_path):
+    """120x36: both columns, the values that differ highlighted."""
+    assert snap_compare(_versus(tmp_path), terminal_size=MEDIUM)
+
+
+def test_versus_wide(snap_compare, tmp_path):
+    assert snap_compare(_versus(tmp_path), terminal_size=WIDE)
+
+
+def test_versus_huge(snap_compare, tmp_path):
+    assert snap_compare(_versus(tmp_path), terminal_size=HUGE)

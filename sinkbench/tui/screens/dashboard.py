@@ -21,7 +21,7 @@ from sinkbench.errors import InputError
 from sinkbench.tui import faults
 from sinkbench.tui.form import initial_values
 from sinkbench.tui.frames import Frame
-from sinkbench.tui.session import ControlError, list_scenarios, open_scenario, packaged_quickstart
+from sinkbench.tui.session import ControlError, list_scenarios, packaged_quickstart
 from sinkbench.tui.widgets.base import FramePane
 from sinkbench.tui.widgets.delivery import DeliveryPane
 from sinkbench.tui.widgets.endpoint import EndpointPane
@@ -155,7 +155,7 @@ class DashboardScreen(Screen[None]):
     def action_settings(self) -> None:
         from sinkbench.tui.screens.settings import SettingsScreen
 
-        s = self.session
+        s = self.session.focused   # side by side: the side with focus
         initial = initial_values(s.table, s.sink_settings, s.runtime)
 
         def done(validation) -> None:
@@ -168,8 +168,9 @@ class DashboardScreen(Screen[None]):
     def action_save(self) -> None:
         from sinkbench.tui.screens.save import SaveScreen
 
+        s = self.session.focused   # side by side: the side with focus
         try:
-            plan = self.session.plan_save()
+            plan = s.plan_save()
         except ControlError as exc:
             self.notify(str(exc), title="sink: save", severity="warning")
             return
@@ -178,11 +179,11 @@ class DashboardScreen(Screen[None]):
             if not confirmed:
                 return
             try:
-                backup = self.session.save(plan)
+                backup = s.save(plan)
             except ControlError as exc:
                 self.notify(str(exc), title="sink: save", severity="error")
                 return
-            where = f"; the original is kept as {self.session.display(backup)}" if backup else ""
+            where = f"; the original is kept as {s.display(backup)}" if backup else ""
             self.notify(f"saved {', '.join(plan.changes)} into {plan.display}{where}", title="sink: save")
 
         self.app.push_screen(SaveScreen(plan), done)
@@ -212,7 +213,7 @@ class DashboardScreen(Screen[None]):
             if path is None:
                 return
             try:
-                opened = open_scenario(path, env=self.session.env)
+                opened = self.session.open(path)
             except InputError as exc:
                 self.notify(str(exc), title=f"cannot open {path.name}", severity="error", timeout=15)
                 return
@@ -234,23 +235,17 @@ class DashboardScreen(Screen[None]):
                                          check=lambda t: None if t.strip() else "a file name is needed"), done)
 
     async def _export(self, path: str) -> str:
-        target = await self.session.export(path.strip())
-        return f"report written to {self.session.display(target)}"
+        return await self.session.export_note(path.strip())
 
     # -- the sweep -------------------------------------------------------------------
     def action_sweep(self) -> None:
-        from sinkbench.sweep.interactive import (
-            MAX_IN_SESSION,
-            check_in_session,
-            plan_in_session,
-            tuned_overrides,
-        )
+        from sinkbench.sweep.interactive import MAX_IN_SESSION, check_in_session, plan_in_session
         from sinkbench.tui.screens.prompt import ValuePrompt
         from sinkbench.tui.screens.sweep import SweepScreen
 
-        s = self.session
+        s = self.session.focused   # side by side: the side with focus
         file = s.scenario.file
-        tuned = tuned_overrides(s.scenario, s.table, s.sink_settings, s.runtime)   # the settings as tuned live
+        tuned = s.sweep_overrides()   # the settings as tuned live
 
         def done(text: str | None) -> None:
             if text is None:

@@ -124,7 +124,7 @@ class SweepScreen(FullScreen[None]):
         from sinkbench.tui.screens.prompt import ValuePrompt
         from sinkbench.tui.screens.save import SaveScreen
 
-        result, session = self.result, self.app.session  # type: ignore[attr-defined]
+        result, session = self.result, self.app.session.focused  # type: ignore[attr-defined]
         if result is None:
             self.notify("the sweep has not finished: nothing to write yet", title="sweep", severity="warning")
             return

@@ -2,7 +2,9 @@
 
 The dashboard hands every pane each new frame; a pane keeps only the slice it
 shows (`select`), in a reactive, so a pane whose slice did not change does not
-render again.
+render again. Side by side (`--versus`) each pane also gets the other side's
+frame, and marks what differs from it (`HIGHLIGHT`, by the rules of
+sinkbench.report.versus).
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from sinkbench.tui.frames import Frame
 # Frame styles (see faults.describe_endpoint) → theme variables.
 STYLES = {"": "", "muted": "$text-muted", "error": "$text-error", "warning": "$text-warning",
           "success": "$text-success", "accent": "$text-accent"}
+HIGHLIGHT = "reverse"   # a value that differs from the other side's
+
+
+def marked(style: str, differs: bool) -> str:
+    """`style`, highlighted when the value differs from the other side's."""
+    return f"{HIGHLIGHT} {style}".strip() if differs else style
 
 
 class FramePane(Widget):
@@ -30,10 +38,11 @@ class FramePane(Widget):
         super().__init__(id=id)
         self.border_title = self.TITLE
 
-    def show(self, frame: Frame) -> None:
-        self.data = self.select(frame)
+    def show(self, frame: Frame, other: Frame | None = None) -> None:
+        """`frame` to show; `other`: the other side's, side by side."""
+        self.data = self.select(frame, other)
 
-    def select(self, frame: Frame) -> Any:
+    def select(self, frame: Frame, other: Frame | None = None) -> Any:
         return frame
 
     def render(self) -> Content:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from textual.content import Content
 
+from sinkbench.report.versus import differs
 from sinkbench.tui.frames import Frame
-from sinkbench.tui.widgets.base import FramePane
+from sinkbench.tui.widgets.base import FramePane, marked
 from sinkbench.tui.widgets.text import count, fit, rate, short_count, spark, wrap
 
 GAP = 2   # blanks between the two columns of counts
@@ -30,6 +31,8 @@ class DeliveryView:
     requests_per_s: tuple[int, ...]
     marked: frozenset[int]              # positions (from the end of the series) of seconds with a mark
     marks: tuple[tuple[int, str], ...]
+    differ: frozenset[str] = frozenset()     # side by side: the counts that differ from the other side's
+    own_marks: frozenset[str] = frozenset()  # side by side: changes the other side did not get (tuning)
 
 
 Pair = tuple[str, int | None, str]      # label, count, style
@@ -48,12 +51,26 @@ Requests (and their retries) are counted under *status codes · requests*.
 The sparklines show messages and requests per second; a highlighted second
 holds a change you made (a break, new settings), listed under them when there
 is room. Counts too wide for the pane are rounded (123k, 1.23M).
+
+Side by side, a count that differs from the other side's is highlighted
+(exactly one of them zero, or more than 2% apart), and so is a change only
+this side got (new settings).
 """
 
-    def select(self, frame: Frame) -> DeliveryView | None:
+    def select(self, frame: Frame, other: Frame | None = None) -> DeliveryView | None:
         s = frame.snapshot
         if s is None:
             return None
+        differ: frozenset[str] = frozenset()
+        own: frozenset[str] = frozenset()
+        if other is not None and other.snapshot is not None:
+            o = other.snapshot
+            differ = frozenset(k for k, mine, theirs in (
+                ("delivered", s.delivered, o.delivered), ("failed", s.failed, o.failed),
+                ("skipped", s.skipped, o.skipped), ("lost", frame.lost, other.lost),
+                ("duplicates", frame.duplicates, other.duplicates)) if differs("count", mine, theirs))
+            other_labels = {label for _, label in other.marks}
+            own = frozenset(label for _, label in frame.marks if label not in other_labels)
         rows = s.timeline[:-1]   # the current second is not complete
         first = rows[0]["t"] if rows else 0
         last = rows[-1]["t"] if rows else 0
@@ -63,13 +80,17 @@ is room. Counts too wide for the pane are rounded (123k, 1.23M).
             rate=s.rate, request_rate=s.request_rate,
             delivered_per_s=tuple(r["delivered"] for r in rows), requests_per_s=tuple(r["requests"] for r in rows),
             marked=frozenset(last - t for t, _ in frame.marks if first <= t <= last),
-            marks=frame.marks)
+            marks=frame.marks, differ=differ, own_marks=own)
 
     def draw(self, v: DeliveryView, width: int, height: int) -> Content:
+        d = v.differ
         rows: list[tuple[Pair, Pair]] = [
-            (("delivered", v.delivered, "$text-success"), ("failed", v.failed, "$text-error" if v.failed else "")),
-            (("skipped", v.skipped, "$text-warning" if v.skipped else ""), ("lost", v.lost, "$text-error" if v.lost else "")),
-            (("duplicates", v.duplicates, "$text-warning" if v.duplicates else ""), ("in flight", v.in_flight, "")),
+            (("delivered", v.delivered, marked("$text-success", "delivered" in d)),
+             ("failed", v.failed, marked("$text-error" if v.failed else "", "failed" in d))),
+            (("skipped", v.skipped, marked("$text-warning" if v.skipped else "", "skipped" in d)),
+             ("lost", v.lost, marked("$text-error" if v.lost else "", "lost" in d))),
+            (("duplicates", v.duplicates, marked("$text-warning" if v.duplicates else "", "duplicates" in d)),
+             ("in flight", v.in_flight, "")),
         ]
         series = [
             self._series("msg/s", rate(v.rate), v.delivered_per_s, v.marked, width, "$text-success"),
@@ -117,8 +138,9 @@ is room. Counts too wide for the pane are rounded (123k, 1.23M).
         """The newest marks that fit, each wrapped under its time, and how many older ones did not."""
         if room <= 0 or not v.marks:
             return []
-        blocks = [wrap(Content.assemble(("▲ ", "$text-accent"), (f"{t}s ", "$text-muted"), label), width,
-                       indent=2) for t, label in v.marks]
+        blocks = [wrap(Content.assemble(("▲ ", "$text-accent"), (f"{t}s ", "$text-muted"),
+                                        (label, marked("", label in v.own_marks))), width, indent=2)
+                  for t, label in v.marks]
 
         def newest(rows: int) -> list[list[Content]]:
             taken: list[list[Content]] = []

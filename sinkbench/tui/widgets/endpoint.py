@@ -21,7 +21,7 @@ each change. Rules marked ▼ are your breaks (d, r, h, e, t, l, m; n lifts
 them all); the others come from the scenario.
 """
 
-    def select(self, frame: Frame) -> tuple[tuple[str, str], ...]:
+    def select(self, frame: Frame, other: Frame | None = None) -> tuple[tuple[str, str], ...]:
         return frame.endpoint
 
     def draw(self, lines: tuple[tuple[str, str], ...], width: int, height: int) -> Content:

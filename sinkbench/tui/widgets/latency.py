@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from textual.content import Content
 
+from sinkbench.report.versus import differs
 from sinkbench.tui.frames import Frame
-from sinkbench.tui.widgets.base import FramePane
+from sinkbench.tui.widgets.base import FramePane, marked
 from sinkbench.tui.widgets.text import log_position, ms
 
 COLUMNS = ("p50", "p90", "p99", "max")
@@ -19,6 +20,7 @@ class LatencyView:
     delivery: tuple[float | None, ...]
     requests: int
     messages: int
+    differ: frozenset[tuple[int, int]] = frozenset()   # side by side: (kind, percentile) unlike the other's
 
 
 class LatencyPane(FramePane):
@@ -30,15 +32,24 @@ class LatencyPane(FramePane):
 
 **request**: one HTTP attempt, sent to answered. **delivery**: a message
 becoming available to its acknowledgement, retries and backoff included.
+Side by side, a figure at least 1.5 times the other side's (or half of it)
+is highlighted.
 """
 
-    def select(self, frame: Frame) -> LatencyView | None:
+    def select(self, frame: Frame, other: Frame | None = None) -> LatencyView | None:
         s = frame.snapshot
         if s is None:
             return None
+        kinds = (s.latency_request, s.latency_delivery)
+        differ: frozenset[tuple[int, int]] = frozenset()
+        if other is not None and other.snapshot is not None:
+            theirs = (other.snapshot.latency_request, other.snapshot.latency_delivery)
+            differ = frozenset((k, i) for k in (0, 1) for i, c in enumerate(COLUMNS)
+                               if differs("ms", kinds[k].get(c), theirs[k].get(c)))
         return LatencyView(tuple(s.latency_request.get(c) for c in COLUMNS),
                            tuple(s.latency_delivery.get(c) for c in COLUMNS),
-                           int(s.latency_request.get("count") or 0), int(s.latency_delivery.get("count") or 0))
+                           int(s.latency_request.get("count") or 0), int(s.latency_delivery.get("count") or 0),
+                           differ)
 
     def draw(self, v: LatencyView, width: int, height: int) -> Content:
         # One row per percentile, one column per kind: two columns always fit side by side, where four
@@ -54,7 +65,8 @@ becoming available to its acknowledgement, retries and backoff included.
         lines = [head]
         for i, name in enumerate(COLUMNS):
             lines.append(Content.assemble((name.ljust(label), "$text-muted"),
-                                          *(" " * pad + col[i].rjust(cell) for col in cells)))
+                                          *(part for k, col in enumerate(cells)
+                                            for part in (" " * pad, (col[i].rjust(cell), marked("", (k, i) in v.differ))))))
         if height >= len(lines) + 5:
             lines.append(Content(""))
             lines.extend(self._plot(v, width))

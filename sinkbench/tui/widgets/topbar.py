@@ -14,7 +14,7 @@ STATE_STYLE = {"running": "$text-success", "paused": "$text-warning", "starting"
 
 
 class TopBar(FramePane):
-    def select(self, frame: Frame) -> tuple:
+    def select(self, frame: Frame, other: Frame | None = None) -> tuple:
         snap = frame.snapshot
         ended = frame.state in ("finished", "stopped", "failed")   # the detail says how long it ran
         return (frame.scenario, frame.state, frame.detail,
