@@ -17,6 +17,7 @@ from typing import Any
 from sinkbench.clock import Clock, RealClock
 from sinkbench.config.settings import ALL_KEYS, IGGY_KEYS, SinkSettings
 from sinkbench.endpoint.client import AdminClient, AdminError
+from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.sink import HttpSink, SinkError
 from sinkbench.errors import BenchError, InputError, Where
@@ -35,7 +36,9 @@ def build_source(scenario: Scenario, start_us: int) -> Iterable[SourceMessage]:
     spec = scenario.source
     if spec.kind == "synthetic":
         from sinkbench.sources.synthetic import SyntheticSource
-        return SyntheticSource(**spec.options, seed=scenario.seed, start_us=start_us, where_file=scenario.file)
+        # With identify = "token" each message carries the token the endpoint will know it by.
+        return SyntheticSource(**spec.options, seed=scenario.seed, start_us=start_us,
+                               token=scenario.endpoint.identify == "token", where_file=scenario.file)
     if spec.kind == "recorded":
         from sinkbench.sources.recorded import read_stream
         assert spec.path is not None
@@ -289,6 +292,11 @@ class BenchRun:
             try:
                 endpoint_url = await self._start_endpoint()
                 await self.admin.reset()  # type: ignore[union-attr]
+            except PortInUse as exc:
+                await self._stop_endpoint()
+                # The scenario fixed the port: the user's input to change (exit 2), named by its key.
+                raise InputError(f"port {exc.port} is already in use: choose another, or leave 'port' out for "
+                                 "a free one", Where(file=sc.file, key="endpoint.port")) from None
             except (OSError, AdminError) as exc:
                 await self._stop_endpoint()
                 raise BenchError(f"the mock endpoint could not start: {exc}") from exc
@@ -306,7 +314,7 @@ class BenchRun:
         metrics = self.metrics = RunMetrics(clock, start)
         if sc.mock:   # the fault windows drain is measured from, on the endpoint's clock (reset just now)
             metrics.lag.faults.extend((f.after or 0.0, f.until) for f in sc.endpoint.faults)
-        loss = self.loss = LossAccount(settings) if self.admin is not None else None
+        loss = self.loss = LossAccount(settings, sc.endpoint) if self.admin is not None else None
         source = build_source(sc, int(clock.wall() * 1_000_000))
         self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
         sink = self.sink = HttpSink(settings, clock=clock, rng=random.Random(sc.seed), observer=metrics.on_attempt,

@@ -13,7 +13,9 @@ How the endpoint knows a message decides how it is asked about:
 - by its Iggy address (an envelope: `include_metadata`, any mode but `raw`):
   settled messages are kept as runs of offsets per partition, and the
   question is those runs — a handful however many messages they hold;
-- by a hash of its bytes (a bare payload): equal payloads are one identity,
+- by a hash of its bytes (a bare payload, or any message under the
+  endpoint's `identify = "hash"`), or by the tokens in it (`identify =
+  "token"`: a hash of each token): equal payloads are one identity,
   so the bench counts per identity how many messages it sent and the endpoint
   how many it accepted (a multiset). For an identity sent `s` times and
   accepted `a` times, `a - s` acceptances beyond `s` are duplicates, and a
@@ -38,7 +40,10 @@ runtime's buffer).
 
 A message is identified as the sink settings in force when it was fed (bare)
 or settled (addressed) send it; changing `include_metadata` or `batch_mode`
-live identifies the messages around the change by one of the two.
+live identifies the messages around the change by one of the two. The
+endpoint's `identify` and `token` are the scenario's: changing them live
+through the admin API makes the endpoint count the messages after the change
+by other identities than the bench asks about.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from sinkbench.config.settings import BatchMode, SinkSettings
 from sinkbench.endpoint.client import AddressRuns, LedgerAnswer
 from sinkbench.endpoint.intervals import IntervalSet
 from sinkbench.endpoint.ledger import Recognizer, usable_address
+from sinkbench.endpoint.settings import EndpointSettings
 from sinkbench.engine.encode import EncodeError, Encoder
 from sinkbench.model import BatchMetadata, Message
 from sinkbench.sources.base import SourceTopic
@@ -58,13 +64,15 @@ Partition = tuple[str, str, int]   # stream, topic, partition
 
 
 class Identify:
-    """How the endpoint will know the messages one sink's settings send."""
+    """How the endpoint (with `endpoint`'s `identify` and `token`) will know the messages one sink's settings send."""
 
-    def __init__(self, settings: SinkSettings) -> None:
+    def __init__(self, settings: SinkSettings, endpoint: EndpointSettings | None = None) -> None:
         mode = settings.batch_mode
-        self.addressed = settings.include_metadata and mode is not BatchMode.RAW
+        endpoint = endpoint or EndpointSettings()
+        self.addressed = settings.include_metadata and mode is not BatchMode.RAW and endpoint.identify == "iggy"
         self._encoder = Encoder(settings)
-        self._recognizer = Recognizer()
+        # The endpoint's own recogniser on the body the sink would send: tokens and hashes come out the same.
+        self._recognizer = Recognizer.of(endpoint)
         self._content_type = mode.content_type
         # A message alone in a body of its mode: the endpoint reads a batch body one message at a time.
         self._before, self._after = {BatchMode.NDJSON: (b"", b"\n"), BatchMode.JSON_ARRAY: (b"[", b"]")}.get(
@@ -115,8 +123,9 @@ class LossAccount:
     `question()`s and hands the answers back to `learn` (live) or `settle` (at the end).
     """
 
-    def __init__(self, settings: SinkSettings) -> None:
-        self._identify = Identify(settings)
+    def __init__(self, settings: SinkSettings, endpoint: EndpointSettings | None = None) -> None:
+        self._endpoint = endpoint
+        self._identify = Identify(settings, endpoint)
         self._pending: dict[int, tuple[int, ...]] = {}   # id(message) → identities, bare messages fed, not settled
         self._fed: Counter[int] = Counter()              # identity → messages fed (bare)
         self._settled_ids: Counter[int] = Counter()      # identity → messages settled (bare)
@@ -136,7 +145,7 @@ class LossAccount:
 
     def use(self, settings: SinkSettings) -> None:
         """Live tuning: messages from now on are identified as `settings` send them."""
-        self._identify = Identify(settings)
+        self._identify = Identify(settings, self._endpoint)
 
     # -- the runtime's MessageAccount ------------------------------------------------------
     def fed(self, topic: SourceTopic, message: Message) -> None:

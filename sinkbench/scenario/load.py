@@ -409,6 +409,13 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
             at = doc.where("endpoint")
             warnings.append(f"{Where(file=at.file, line=at.line)}: [endpoint] is ignored: the sink's url is not \"mock\"")
 
+    if source.kind == "synthetic" and endpoint.identify == "token":
+        # The source puts a token in each message (bench.build_source); the endpoint must find exactly it.
+        from sinkbench.sources.synthetic import token_problem
+        problem = token_problem(endpoint.token, source.options, seed)
+        if problem is not None:
+            errors.append(doc.error(problem, "endpoint", "token"))
+
     expectations = []
     expect_table = _table(doc, "expect", errors)
     try:

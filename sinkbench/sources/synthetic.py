@@ -16,6 +16,12 @@ Per message `seq` (0, 1, 2, ...):
   jitter), checksum a seeded 64-bit multiplicative mix of `seq` (deterministic, not a hash
   of the payload: hashing the JSON would cost an encode per message);
 - payload unique by carrying `seq`, sized to about `payload_bytes`;
+- with `token=True`, a token `sb-<16 hex digits>` in the payload (a `"token"`
+  field of a json payload, after `seq=N ` in a text one, after the 8 bytes of
+  `seq` in a raw one; a space after it in both): `(seq ^ key) × odd mod 2^64` with a key from the seed,
+  a bijection of `seq`, so every message of a run has its own token. An
+  endpoint with `identify = "token"` knows each message by it, whatever a
+  sink under test does to the rest of the payload (docs/endpoint.md);
 - due `seq / rate` seconds (0 with rate 0: everything available at once).
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -41,6 +48,43 @@ MAX_PARTITIONS = 100_000
 _M64 = U64_MAX
 _FILLER_BLOCK = 1024
 _FILLER_ALPHABET = string.ascii_letters + string.digits  # never needs JSON escaping: 1 char = 1 byte
+_TOKEN_MUL = 0xD6E8FEB86659FD93  # odd: multiplying by it is a bijection mod 2^64
+TOKEN_LENGTH = len("sb-") + 16
+
+
+def token_key(seed: int) -> int:
+    """The key of a run's tokens: drawn apart from the stream's own generator, so adding tokens changes
+    nothing else in the messages."""
+    return random.Random(f"token:{seed}").getrandbits(64)
+
+
+def token_text(key: int, seq: int) -> str:
+    """The token of message `seq` (matches the endpoint's default pattern, sb-[0-9a-f]{16})."""
+    return f"sb-{((seq ^ key) * _TOKEN_MUL) & _M64:016x}"
+
+
+def token_problem(pattern: str, options: Mapping[str, Any], seed: int) -> str | None:
+    """Why an endpoint searching for `pattern` would not find exactly each message's token in the payloads
+    of the source `options` describe; None when it would. The scenario loader asks, so a custom `token`
+    that misses the source's tokens is an error at that key rather than every message counted lost."""
+    try:
+        compiled = re.compile(pattern.encode("ascii"))
+        source = SyntheticSource(**{**options, "count": 2}, seed=seed, start_us=0, token=True)
+    except (re.error, UnicodeEncodeError, RecursionError, OverflowError, InputError, TypeError):
+        return None   # reported where it is: the endpoint's parser, the source's own checks
+    key = token_key(seed)
+    for seq, sm in enumerate(source):
+        payload = sm.message.payload
+        data = orjson.dumps(payload) if source.schema is Schema.JSON else (
+            payload.encode() if isinstance(payload, str) else payload)
+        found = [m.group() for m in compiled.finditer(data)]
+        want = token_text(key, seq)
+        if found != [want.encode()]:
+            shown = ", ".join(repr(f.decode("latin-1")) for f in found[:3]) or "nothing"
+            return (f"this pattern does not find exactly the synthetic source's token in its payloads: in message "
+                    f"{seq}'s it finds {shown}, not {want!r} ('sb-' and 16 hex digits); leave 'token' out for the "
+                    "default, or write a pattern that matches those tokens exactly")
+    return None
 
 
 class SyntheticSource:
@@ -53,7 +97,7 @@ class SyntheticSource:
     def __init__(self, count: int, *, rate: float = 0, schema: Schema | str = "json", payload_bytes: int = 256,
                  stream: str = "bench", topics: Sequence[str] = ("events",), partitions: int = 1,
                  headers: Mapping[str, str] | None = None, seed: int = 0, start_us: int,
-                 where_file: str | None = None) -> None:
+                 token: bool = False, where_file: str | None = None) -> None:
         def fail(key: str, message: str) -> InputError:
             return InputError(message, Where(file=where_file, key=f"source.{key}"))
 
@@ -70,6 +114,8 @@ class SyntheticSource:
             schema = None  # type: ignore[assignment]
         if schema not in SCHEMAS:
             raise fail("schema", f"must be one of {', '.join(s.value for s in SCHEMAS)}, got {schema!r}")
+        if not isinstance(token, bool):
+            raise fail("token", f"must be true or false, got {token!r}")
         if not is_int(payload_bytes) or not MIN_PAYLOAD_BYTES <= payload_bytes <= MAX_PAYLOAD_BYTES:
             raise fail("payload_bytes", f"must be a whole number in {MIN_PAYLOAD_BYTES}..{MAX_PAYLOAD_BYTES}, "
                                         f"got {payload_bytes!r}")
@@ -107,6 +153,7 @@ class SyntheticSource:
         self.partitions = partitions
         self.seed = seed
         self.start_us = start_us
+        self.token = token
         self._step_us = 1e6 / self.rate if self.rate else 1.0
         if count and start_us + int((count - 1) * self._step_us) > U64_MAX:
             raise fail("start_us", "the last message's timestamp would pass the u64 range")
@@ -117,7 +164,8 @@ class SyntheticSource:
 
         pace = f"at {self.rate:g}/s" if self.rate else "all at once"
         where = f"{stream}/{','.join(self.topic_names)}" + (f" ×{partitions} partitions" if partitions > 1 else "")
-        self.name = f"synthetic: {count} {schema.value} messages of {payload_bytes} B {pace} on {where}"
+        tokens = ", each with a token" if token else ""
+        self.name = f"synthetic: {count} {schema.value} messages of {payload_bytes} B {pace} on {where}{tokens}"
 
     def topics(self) -> list[SourceTopic]:
         return list(self._topics)
@@ -138,8 +186,13 @@ class SyntheticSource:
         topics, n_topics, n_parts = self._topics, len(self._topics), self.partitions
         size, schema, headers = self.payload_bytes, self.schema, self.headers
         start_us, step_us, rate = self.start_us, self._step_us, self.rate
+        tokens = self.token
+        key = token_key(self.seed) if tokens else 0
         # Compact-JSON size of the json payload with seq = partition = 0 and empty data, per topic.
-        json_base = [len(orjson.dumps({"seq": 0, "topic": t.topic, "partition": 0, "data": ""})) - 2 for t in topics]
+        shape: dict[str, Any] = {"seq": 0, "topic": "", "partition": 0}
+        if tokens:
+            shape["token"] = "x" * TOKEN_LENGTH
+        json_base = [len(orjson.dumps({**shape, "topic": t.topic, "data": ""})) - 2 for t in topics]
 
         slices: dict[int, str] = {}   # filler cut to a length: built once, shared by every message of that size
         json_schema, text_schema = schema is Schema.JSON, schema is Schema.TEXT
@@ -154,10 +207,17 @@ class SyntheticSource:
                 data = slices.get(fill)
                 if data is None:
                     data = slices[fill] = filler[:fill] if fill > 0 else ""
-                payload: Any = {"seq": seq, "topic": topic.topic, "partition": partition, "data": data}
+                if tokens:
+                    payload: Any = {"seq": seq, "topic": topic.topic, "partition": partition,
+                                    "token": token_text(key, seq), "data": data}
+                else:
+                    payload = {"seq": seq, "topic": topic.topic, "partition": partition, "data": data}
             elif text_schema:
-                prefix = f"seq={seq} "
+                prefix = f"seq={seq} {token_text(key, seq)} " if tokens else f"seq={seq} "
                 payload = prefix + filler[:size - len(prefix)]
+            elif tokens:
+                head = seq.to_bytes(8, "big") + token_text(key, seq).encode() + b" "   # ends where the filler starts
+                payload = head + filler_bytes[:size - len(head)]
             else:
                 payload = seq.to_bytes(8, "big") + filler_bytes[:size - 8]
             # One multiply by an odd constant: a bijection of seq, cheap and well spread enough for a bench.
