@@ -245,7 +245,17 @@ class SinkbenchApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.key_rows()))
+        self.push_screen(HelpScreen(self.key_rows(), self.pane_help()))
+
+    def pane_help(self) -> list[str]:
+        """The HELP of each pane on the dashboard, in the order they are laid out (the help comes from
+        the widgets), each once."""
+        out: list[str] = []
+        for widget in self.dashboard.query("*"):
+            text = type(widget).HELP
+            if text and text not in out:
+                out.append(text)
+        return out
 
     def key_rows(self) -> list[tuple[str, str, str]]:
         """(key, "category: verb", what it does) of every binding, for the help screen."""

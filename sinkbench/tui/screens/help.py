@@ -1,4 +1,4 @@
-"""Every key binding, grouped as the command palette groups them, with what it does."""
+"""Every key binding, grouped as the command palette groups them, with what it does; then each pane's help."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 from sinkbench.tui.screens.dialog import Dialog
 
@@ -14,10 +14,11 @@ from sinkbench.tui.screens.dialog import Dialog
 class HelpScreen(Dialog[None]):
     BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close", id="help.close", tooltip="Back to the run")]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
-        """rows: (key as shown, "category: verb", what it does)."""
+    def __init__(self, rows: list[tuple[str, str, str]], panes: list[str] | None = None) -> None:
+        """rows: (key as shown, "category: verb", what it does); panes: each pane's HELP (Markdown)."""
         super().__init__()
         self.rows = rows
+        self.panes = panes or []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="help"):
@@ -33,6 +34,10 @@ class HelpScreen(Dialog[None]):
                         yield Static(key, classes="key")
                         yield Static(Content.assemble((verb, "bold"), " — ", (about, "$text-muted")),
                                      classes="about")
+                if self.panes:
+                    yield Static("panes", classes="category")
+                for text in self.panes:
+                    yield Markdown(text, classes="pane-help")
             yield Static("ctrl+p: the command palette, with every action above. escape closes this.",
                          classes="hint")
 
