@@ -148,6 +148,22 @@ def list_scenarios(folder: Path) -> list[tuple[Path, str, str]]:
     return out
 
 
+def picked_path(text: str, cwd: Path) -> Path:
+    """The file or folder the picker's path field names: relative to the working directory, `~` expanded.
+    Raises ControlError saying why nothing can be opened there."""
+    typed = text.strip()
+    if not typed:
+        raise ControlError("type the path of a scenario file, or of a folder of them")
+    path = Path(typed).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if not path.exists():
+        raise ControlError(f"no such file or folder: {typed}")
+    if not (path.is_file() or path.is_dir()):
+        raise ControlError(f"not a file or a folder: {typed}")
+    return path
+
+
 def describe_error(exc: BaseException) -> str:
     """An exception as a notification: the reason, never a traceback."""
     if isinstance(exc, BenchError):

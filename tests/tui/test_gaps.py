@@ -44,3 +44,37 @@ async def test_side_by_side_the_help_has_the_comparison_and_the_tab_key(tmp_path
         assert _headings(app) == ["## A vs B", "## Delivery", "## Latency", "## Endpoint", "## Status codes",
                                   "## Request log"]
         assert any(key == "tab" and command == "view: switch side" for key, command, _ in app.key_rows())
+
+
+async def test_the_picker_opens_any_path_and_lists_any_folder(tmp_path):
+    from textual.widgets import Input, OptionList, Static
+
+    from sinkbench.tui.screens.open import OpenScreen
+
+    from .conftest import in_process, live_scenario, until
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = live_scenario(elsewhere, name="other.toml")
+    other.write_text(other.read_text().replace('name = "live"', 'name = "other"'))
+    app = make_app(default_scenario(tmp_path, env={}), bench_factory=in_process, env={}, cwd=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenScreen)
+        field = app.screen.query_one("#path", Input)
+        field.focus()
+        field.value = "no/such.toml"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = app.screen.query_one("#path-error", Static)
+        assert error.display and str(error.content) == "no such file or folder: no/such.toml"
+        field.value = "elsewhere"                     # a folder, relative to the working directory: listed
+        await pilot.press("enter")
+        await pilot.pause()
+        options = app.screen.query_one("#scenarios", OptionList)
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [str(other)]
+        field.value = str(other)                      # any file, outside scenarios/
+        await pilot.press("enter")
+        await until(lambda: app.session.scenario.name == "other" and app.session.running)
+        await app.action_quit()

@@ -67,7 +67,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("ctrl+r", "restart", "restart", "run: restart the scenario",
            "Run the scenario again from the start, with the settings as tuned", show=False),
     Action("o", "open", "open", "run: open another scenario",
-           "Pick a scenario file; the current run stops", show=False),
+           "Pick a scenario file, or type the path of any; the current run stops", show=False),
     Action("x", "export", "export", "run: export the report",
            "Write the run's JSON report (as `sinkbench run --report`) or, to a .html file, its HTML page "
            "(as --html)", show=False),
@@ -219,7 +219,7 @@ class DashboardScreen(Screen[None]):
                 return
             self.app.control(self.app.switch_to(opened), quiet=True)  # type: ignore[attr-defined]
 
-        self.app.push_screen(OpenScreen(folder, list_scenarios(folder)), done)
+        self.app.push_screen(OpenScreen(folder, list_scenarios(folder), cwd=self.session.cwd), done)
 
     def action_export(self) -> None:
         from sinkbench.tui.screens.prompt import ValuePrompt
