@@ -165,31 +165,15 @@ def _hunt(scenario, goal, found, options):
 
 
 def _report(result, out) -> int:
+    from sinkbench.hunt.progress import outcome_lines
     from sinkbench.hunt.write import write_found
 
-    runs = f"{result.tried} candidate run{'s' if result.tried != 1 else ''}"
     if result.text is not None:
         try:
             write_found(out, result.text)
         except OSError as exc:
             print(f"error: cannot write {out}: {exc}", file=sys.stderr)
             return 2
-    if result.status == "found":
-        print(f"found after {runs}: {result.description}")
-        print(f"wrote {out}: `sinkbench run {out}` fails its [expect] "
-              f"({'; '.join(f'{e.metric} {e.expression}' for e in result.expectations)})")
-        return 1
-    if result.status == "interrupted":
-        if result.text is not None:
-            print(f"interrupted after {runs}; the best plan so far: {result.description}")
-            print(f"wrote {out} (NOT CONFIRMED at the scenario's scale: run `sinkbench run {out}` to check)")
-        else:
-            print(f"interrupted after {runs}: no breaking plan so far, no file written")
-        return 1
-    why = {"budget": "the budget ran out", "time": "the time ran out",
-           "exhausted": "hypothesis found no new plan to try",
-           "shrunk": "what broke it scaled down did not break it at the scenario's scale every time"}.get(result.stopped, "")
-    print(f"no breaking plan in {runs}" + (f" ({why})" if why else "") + "; no file written")
-    for note in result.notes:
-        print(f"note: {note}")
-    return 0
+    for line in outcome_lines(result, out):
+        print(line)
+    return 0 if result.status == "none" else 1

@@ -13,6 +13,7 @@ additions to the scenario's outage do.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from sinkbench.endpoint.settings import Fault, RateLimit
@@ -54,7 +55,8 @@ class Plan:
 
     def simplicity(self, horizon: float = 1.0, requests: int = 1) -> tuple[float, ...]:
         """A sort key: fewer rules first, then shorter windows (a request range counts as the time its
-        requests take), then fewer matcher keys. Used to pick the best plan when a hunt stops mid-shrink."""
+        requests take), then fewer matcher keys, then simpler kinds (the order of KINDS). Used to pick the
+        best plan when a hunt stops mid-shrink, and the order plans are confirmed in."""
         span = 0.0
         keys = 0
         for f in self.faults:
@@ -65,7 +67,8 @@ class Plan:
                 hi = f.until if f.until is not None else 2 * horizon
                 span += max(0.0, hi - lo)
             keys += sum(x is not None for x in (f.after, f.until, f.requests, f.every, f.probability))
-        return (float(self.rules), round(span, 6), float(keys))
+        kinds = sorted(KINDS.index(k) for k in self.kinds(math.inf))
+        return (float(self.rules), round(span, 6), float(keys), *kinds)
 
 
 def fault_kind(fault: Fault, sink_timeout: float) -> str:

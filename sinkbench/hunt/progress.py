@@ -1,4 +1,4 @@
-"""A hunt's progress as lines of text: one per candidate run, and its notes.
+"""A hunt's progress and outcome as lines of text: one per candidate run, its notes, how it ended.
 
 The CLI writes them to stderr; the interactive session shows the same lines
 in its hunt screen.
@@ -6,11 +6,21 @@ in its hunt screen.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TextIO
 
 from sinkbench.hunt.describe import describe_plan
+from sinkbench.hunt.hunter import HuntResult
 from sinkbench.hunt.search import Tried
+from sinkbench.hunt.target import as_text
 from sinkbench.metrics.expect import format_seconds
+
+_WHY_NONE = {
+    "budget": "the budget ran out",
+    "time": "the time ran out",
+    "exhausted": "hypothesis found no new plan to try",
+    "shrunk": "what broke it scaled down did not break it at the scenario's scale every time",
+}
 
 
 def _left(time_left: float | None, budget: int | None) -> str:
@@ -59,3 +69,20 @@ class StreamProgress:
     def _line(self, text: str) -> None:
         self.stream.write(f"hunt: {text}\n")
         self.stream.flush()
+
+
+def outcome_lines(result: HuntResult, out: Path | str) -> list[str]:
+    """How a hunt ended, for stdout or a screen: found (and written to `out`), interrupted, or nothing."""
+    runs = f"{result.tried} candidate run{'s' if result.tried != 1 else ''}"
+    if result.status == "found":
+        expect = "; ".join(as_text(e) for e in result.expectations)
+        return [f"found after {runs}: {result.description}",
+                f"wrote {out}: `sinkbench run {out}` fails its [expect] ({expect})"]
+    if result.status == "interrupted":
+        if result.text is None:
+            return [f"interrupted after {runs}: no breaking plan so far, no file written"]
+        return [f"interrupted after {runs}; the best plan so far: {result.description}",
+                f"wrote {out} (NOT CONFIRMED at the scenario's scale: run `sinkbench run {out}` to check)"]
+    why = _WHY_NONE.get(result.stopped)
+    return [f"no breaking plan in {runs}" + (f" ({why})" if why else "") + "; no file written",
+            *(f"note: {note}" for note in result.notes)]

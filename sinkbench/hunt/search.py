@@ -10,6 +10,13 @@ plans, and it runs the condition inside a real test case, so
 `hypothesis.target` steers generation toward plans that come closer to
 breaking (more lost messages, a higher percentile).
 
+Reproducible, with one caveat: hypothesis also draws, now and then, constants
+found in the source of the project's own modules loaded at the time (those
+outside site-packages). Installed normally, sinkbench has none, and the same
+seed tries the same plans in the same order; run from a source checkout, the
+sequence also depends on which of sinkbench's modules are loaded (the
+command line and the interactive session differ), never on chance.
+
 Settings: no example database (a hunt's plans belong to one scenario and one
 seed; a database would replay another hunt's), no deadline (every example is a
 bench run of a second or more), quiet, and phases generate, target, shrink.

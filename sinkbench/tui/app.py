@@ -291,9 +291,20 @@ class SinkbenchApp(App[None]):
         if isinstance(screen, DashboardScreen):
             for a in self._actions():
                 yield SystemCommand(a.command, a.tooltip, _runner(screen, a.action))
+            yield SystemCommand("hunt: find a breaking fault plan",
+                                "Search for the smallest endpoint fault plan that breaks the scenario with the "
+                                "settings as tuned (a short sinkbench hunt), then offer to open what it writes",
+                                lambda: _open_hunt(self))
         yield SystemCommand("view: help", "Every key binding and what it does", self.action_help)
         yield SystemCommand("view: light or dark theme", "Switch between the light and the dark theme",
                             self.action_toggle_theme)
+
+
+def _open_hunt(app: SinkbenchApp) -> None:
+    # Imported here: hypothesis loads when a hunt starts, not with the app.
+    from sinkbench.tui.screens.hunt import open_hunt
+
+    open_hunt(app)
 
 
 def _runner(screen: Screen, action: str):

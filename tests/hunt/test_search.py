@@ -31,10 +31,16 @@ def never(n: int, broke: bool) -> str | None:
 
 
 def test_a_planted_two_rule_failure_shrinks_to_the_rule_that_matters() -> None:
-    log: list[Plan] = []
-    out = search(plans(scale()), evaluator(covers_one_second_with_503, log), seed=0, stop=never)
-    first = next(p for p in log if covers_one_second_with_503(p))
-    assert first.rules >= 2, "the seed no longer plants a failure among other rules; pick another"
+    # Hypothesis's generation also draws constants from the project's own modules as loaded, so which seed first
+    # breaks it among other rules depends on what the test run imported: take the first seed that does.
+    for seed in range(8):
+        log: list[Plan] = []
+        out = search(plans(scale()), evaluator(covers_one_second_with_503, log), seed=seed, stop=never)
+        first = next(p for p in log if covers_one_second_with_503(p))
+        if first.rules >= 2:
+            break
+    else:
+        raise AssertionError("no seed of 8 planted the failure among other rules")
     assert out.stopped == "shrunk"
     assert out.found is not None and out.found.rules == 1
     (rule,) = out.found.faults
@@ -72,17 +78,15 @@ def test_the_budget_caps_the_candidate_runs() -> None:
 
 
 def test_the_budget_stops_a_shrink_with_the_simplest_breaking_plan_so_far() -> None:
-    since_break: list[int] = []
+    log: list[Plan] = []
 
     def stop(n: int, broke: bool) -> str | None:
-        if broke:
-            since_break.append(n)
-        return "budget" if len(since_break) > 4 else None
+        return "budget" if sum(covers_one_second_with_503(p) for p in log) >= 3 else None
 
-    out = search(plans(scale()), evaluator(covers_one_second_with_503), seed=0, stop=stop)
-    assert out.stopped == "budget" and len(out.tried) == since_break[-1]
+    out = search(plans(scale()), evaluator(covers_one_second_with_503, log), seed=0, stop=stop)
+    assert out.stopped == "budget" and len(out.tried) == len(log)
     breaking = out.breaking(Plan.simplicity)
-    assert len(breaking) >= 2 and out.found == breaking[0].plan
+    assert len(breaking) == 3 and out.found == breaking[0].plan
     assert all(Plan.simplicity(out.found) <= Plan.simplicity(t.plan) for t in breaking)
 
 
