@@ -2,9 +2,11 @@
 keeping everything else.
 
 tomlkit edits the parsed document in place, so comments, key order, blank
-lines and every other section survive; only the changed values differ. The
-caller shows `diff` before writing and gets a backup of the original. The
-diff is for a screen, so the secrets in it are redacted; the file keeps them.
+lines and every other section survive; only the changed values differ, and
+the lines of removed keys go (a key reset to its default is removed, so the
+default applies; the comments around it stay). The caller shows `diff`
+before writing and gets a backup of the original. The diff is for a screen,
+so the secrets in it are redacted; the file keeps them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,13 +57,15 @@ class WriteBack:
 
 
 def plan_write_back(path: str | Path, changes: Mapping[str, Any],
-                    streams: Mapping[str, Any] | None = None) -> WriteBack:
+                    streams: Mapping[str, Any] | None = None, removals: Iterable[str] = ()) -> WriteBack:
     """The connector file with `changes` applied to `[plugin_config]` (or a bare table).
 
     `changes` maps plugin_config keys to TOML-able values (durations as strings,
     e.g. "250ms"); `headers.NAME` sets one header. Unknown keys are refused.
     `streams` maps the runtime's keys (`batch_length`, `poll_interval`) to the
     values written into the first `[[streams]]` entry; a file without one is refused.
+    `removals` are plugin_config keys (or `headers.NAME`) whose lines go, their
+    trailing comment with them; a key the file does not hold is no change.
     """
     src = load_toml(path)
     doc = src.document
@@ -91,7 +95,26 @@ def plan_write_back(path: str | Path, changes: Mapping[str, Any],
             table["headers"][sub] = value
         else:
             _replace(table, top, value)
+    for key in removals:
+        _remove(table, key, changes, str(path))
     return WriteBack(Path(path), src.text, tomlkit.dumps(doc))
+
+
+def _remove(table: Any, key: str, changes: Mapping[str, Any], path: str) -> None:
+    top, _, sub = key.partition(".")
+    if top not in ALL_KEYS:
+        raise InputError(f"'{key}' is not a sink setting", Where(file=path, key=key))
+    if key in changes:
+        raise InputError(f"'{key}' cannot be both set and removed", Where(file=path, key=key))
+    if not sub:
+        if top in table:
+            del table[top]
+        return
+    if top != "headers":
+        raise InputError(f"'{key}': only headers take a sub-key", Where(file=path, key=key))
+    headers = table.get("headers")
+    if isinstance(headers, dict) and sub in headers:
+        del headers[sub]
 
 
 def has_stream_entry(data: Mapping[str, Any]) -> bool:

@@ -181,6 +181,12 @@ class SavePlan:
     write: WriteBack
     changes: dict[str, Any]
     not_written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()      # keys whose lines go (reset to their default)
+
+    @property
+    def keys(self) -> list[str]:
+        """Every key the save touches, as a message names them ("max_retries, timeout (removed)")."""
+        return [*self.changes, *(f"{k} (removed)" for k in self.removed)]
 
     @property
     def diff(self) -> str:
@@ -556,6 +562,7 @@ class Session:
             current = {}
         changes: dict[str, Any] = {}
         streams: dict[str, Any] = {}
+        removed: list[str] = []
         not_written: list[str] = []
         runtime = {"batch_length": self.runtime.batch_length,
                    "poll_interval": format_duration(self.runtime.poll_interval)}
@@ -567,27 +574,24 @@ class Session:
                 elif not _same(key, entry.get(key), runtime[key]):
                     streams[key] = runtime[key]
                 continue
-            if key not in self.table:
+            if key not in self.table:      # cleared in the form: its default, so its line goes
                 if key in current:
-                    not_written.append(f"{key}: cleared in the form, but the file keeps its value "
-                                       "(remove the key by hand to use the default)")
+                    removed.append(key)
                 continue
             if not _same(key, current.get(key), self.table[key]):
                 changes[key] = self.table[key]
         if self.table.get("profile", "iggy") != "enhanced":
-            left = [k for k in ENHANCED_KEYS if k in current]
-            if left:
-                not_written.append(f"{', '.join(left)}: sinkbench-only keys the file keeps, which profile = "
-                                   "\"iggy\" rejects; remove them by hand")
-        if not changes and not streams:
+            # sinkbench-only keys, which profile = "iggy" rejects: the file would no longer load with them.
+            removed += [k for k in ENHANCED_KEYS if k in current and k not in removed]
+        if not changes and not streams and not removed:
             if not_written:
                 raise ControlError(f"nothing to save into {display}: " + "; ".join(not_written))
             raise ControlError(f"nothing to save: {display} already holds these settings")
         try:
-            plan = plan_write_back(target, changes, streams)
+            plan = plan_write_back(target, changes, streams, removed)
         except InputError as exc:
             raise ControlError(f"cannot save into {display}: {exc}") from None
-        return SavePlan(target, display, plan, {**changes, **streams}, tuple(not_written))
+        return SavePlan(target, display, plan, {**changes, **streams}, tuple(not_written), tuple(removed))
 
     def save(self, plan: SavePlan) -> Path | None:
         """Writes the plan (keeping a backup); returns the backup's path."""
@@ -595,8 +599,8 @@ class Session:
             backup = apply_write_back(plan.write)
         except OSError as exc:
             raise ControlError(f"cannot write {plan.display}: {exc.strerror or exc}") from None
-        self.changed_keys.difference_update(plan.changes)
-        self._event(f"saved {', '.join(plan.changes)} into {plan.display}")
+        self.changed_keys.difference_update([*plan.changes, *plan.removed])
+        self._event(f"saved {', '.join(plan.keys)} into {plan.display}")
         return backup
 
     # -- the report ------------------------------------------------------------------

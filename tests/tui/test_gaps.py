@@ -78,3 +78,46 @@ async def test_the_picker_opens_any_path_and_lists_any_folder(tmp_path):
         await pilot.press("enter")
         await until(lambda: app.session.scenario.name == "other" and app.session.running)
         await app.action_quit()
+
+
+async def test_w_removes_a_key_cleared_in_the_form_and_keeps_its_comments(tmp_path, connector):
+    from sinkbench.config import load_connector
+    from sinkbench.tui.form import initial_values, validate
+    from sinkbench.tui.session import Session, open_scenario
+
+    from .conftest import live_scenario
+
+    connector.write_text(connector.read_text().replace("max_retries = 3", "max_retries = 6  # tuned last week"))
+    path = live_scenario(tmp_path, 'connector = "config.toml"\nurl = "mock"')
+    session = Session(open_scenario(path, env={}), env={}, cwd=tmp_path)
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    await session.apply(validate(session.table, initial, {**initial, "max_retries": "", "timeout": "10s"},
+                                 session.runtime, env={}))
+    plan = session.plan_save()
+    assert plan.changes == {"timeout": "10s"} and plan.removed == ("max_retries",)
+    assert plan.keys == ["timeout", "max_retries (removed)"] and not plan.not_written
+    assert "-max_retries = 6  # tuned last week" in plan.diff
+    session.save(plan)
+    text = connector.read_text()
+    assert "max_retries" not in text and "# Retries after the first attempt" in text   # the key, not its comment
+    assert load_connector(connector, env={}).sink.settings.max_retries == 3
+
+
+async def test_back_to_the_iggy_profile_removes_the_enhanced_keys_it_rejects(tmp_path, connector):
+    from sinkbench.config import load_connector
+    from sinkbench.tui.form import initial_values, validate
+    from sinkbench.tui.session import Session, open_scenario
+
+    from .conftest import live_scenario
+
+    connector.write_text(connector.read_text().replace('batch_mode = "ndjson"',
+                                                       'batch_mode = "ndjson"\nprofile = "enhanced"\njitter = "none"'))
+    path = live_scenario(tmp_path, 'connector = "config.toml"\nurl = "mock"')
+    session = Session(open_scenario(path, env={}), env={}, cwd=tmp_path)
+    initial = initial_values(session.table, session.sink_settings, session.runtime)
+    await session.apply(validate(session.table, initial, {**initial, "profile": "iggy"}, session.runtime, env={}))
+    plan = session.plan_save()
+    assert plan.changes == {"profile": "iggy"} and plan.removed == ("jitter",)
+    session.save(plan)
+    settings = load_connector(connector, env={}).sink.settings     # loads: no key profile = "iggy" rejects
+    assert str(settings.profile) == "iggy" and "jitter" not in connector.read_text()

@@ -184,7 +184,7 @@ class DashboardScreen(Screen[None]):
                 self.notify(str(exc), title="sink: save", severity="error")
                 return
             where = f"; the original is kept as {s.display(backup)}" if backup else ""
-            self.notify(f"saved {', '.join(plan.changes)} into {plan.display}{where}", title="sink: save")
+            self.notify(f"saved {', '.join(plan.keys)} into {plan.display}{where}", title="sink: save")
 
         self.app.push_screen(SaveScreen(plan), done)
 

@@ -46,7 +46,7 @@ class SaveScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="save"):
             # Text, not markup: a file name or a note ("[plugin_config]", "[[streams]]") is shown as it is.
-            n = len(self.plan.changes)
+            n = len(self.plan.keys)
             yield Static(Content(f"sink: save {n} setting{'s' if n != 1 else ''} into {self.plan.display}"),
                          classes="title")
             # The notes scroll with the diff: outside it they pushed the buttons off a small screen.
