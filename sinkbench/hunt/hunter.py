@@ -82,6 +82,10 @@ def check_huntable(scenario: Scenario) -> None:
     """InputError unless a hunt can vary this scenario's endpoint and replay its stream."""
     if not scenario.mock:
         raise HuntAborted("hunt varies the embedded endpoint's faults: the sink's url must be \"mock\"")
+    if scenario.external is not None:
+        raise HuntAborted("hunt varies the endpoint under the sink engine's settings; an external sink "
+                          "(kind = \"external\") is not hunted: its settings are the program's own, out of "
+                          "the hunt's sight")
     if scenario.source.kind == "iggy":
         raise HuntAborted("hunt replays the same stream for every candidate: use a synthetic or recorded "
                           "source, not a live Iggy server (record it first with `sinkbench record`)")

@@ -60,6 +60,8 @@ def test_bad_options_are_exit_2_naming_the_option(tmp_path: Path, args: list[str
     (synthetic(10, url="http://127.0.0.1:9/x", expect='delivered = "== total"'), 'url must be "mock"'),
     ('[source]\nkind = "iggy"\nconnection = "iggy+tcp://u:p@127.0.0.1:1"\nstream = "s"\ntopics = ["t"]\n'
      '[sink]\nurl = "mock"\n[expect]\nlost = "== 0"\n', "not a live Iggy server"),
+    ('[source]\ncount = 10\n[sink]\nkind = "external"\ncommand = ["cat"]\n[feed]\nkind = "stdin"\n'
+     '[expect]\nlost = "== 0"\n', 'an external sink (kind = "external") is not hunted'),
 ])
 def test_a_scenario_hunt_cannot_vary_is_exit_2(tmp_path: Path, text: str, says: str) -> None:
     r = run_cli(["hunt", str(_scenario(tmp_path, text))])
