@@ -440,7 +440,7 @@ async def test_the_palette_and_the_help_offer_every_key(opened_live, tmp_path):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for a in ACTIONS:
             assert a.command in titles
-            assert a.command.split(": ")[0] in ("endpoint", "sink", "run", "sweep")
+            assert a.command.split(": ")[0] in ("endpoint", "sink", "run", "sweep", "view")
         keys = {b.key for b in DashboardScreen.BINDINGS} | {k for b in app.BINDINGS for k in b.key.split(",")}
         listed = " ".join(k for k, _, _ in app.key_rows())
         for key in keys:

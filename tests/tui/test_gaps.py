@@ -121,3 +121,82 @@ async def test_back_to_the_iggy_profile_removes_the_enhanced_keys_it_rejects(tmp
     session.save(plan)
     settings = load_connector(connector, env={}).sink.settings     # loads: no key profile = "iggy" rejects
     assert str(settings.profile) == "iggy" and "jitter" not in connector.read_text()
+
+
+# -- the request log: filter and scroll ---------------------------------------------------------------------
+def _row(t: float, outcome: str = "200", kind: str = "request"):
+    from sinkbench.tui.frames import LogRow
+
+    if kind == "event":
+        return LogRow(t=t, kind=kind, text="break")
+    return LogRow(t=t, kind=kind, method="POST", outcome=outcome)
+
+
+def test_log_filters_keep_what_they_name_and_every_event():
+    import pytest
+
+    from sinkbench.tui.faults import ValueProblem
+    from sinkbench.tui.logview import parse_log_filter
+
+    rows = [_row(5, "503"), _row(4, "reset"), _row(3, kind="event"), _row(2, "429"), _row(1, "200")]
+    kept = {text: [r.outcome or r.kind for r in rows if parse_log_filter(text).matches(r)]
+            for text in ("", "errors", "503", "5xx", "429, reset", "4xx 200")}
+    assert kept == {"": ["503", "reset", "event", "429", "200"], "errors": ["503", "reset", "event", "429"],
+                    "503": ["503", "event"], "5xx": ["503", "event"], "429, reset": ["reset", "event", "429"],
+                    "4xx 200": ["event", "429", "200"]}
+    assert parse_log_filter("5xx, 429").label() == "429, 5xx"
+    for bad in ("5x", "errors 503", "700", "oops"):
+        with pytest.raises(ValueProblem):
+            parse_log_filter(bad)
+
+
+def test_a_scrolled_log_stays_put_while_rows_arrive():
+    from sinkbench.tui.logview import LogFilter, log_view, scrolled
+
+    rows = [_row(t) for t in range(10, 0, -1)]               # newest first
+    anchor = scrolled(rows, LogFilter(), None, 3)
+    view = log_view(rows, LogFilter(), anchor)
+    assert view.rows[0].t == 7 and view.above == 3
+    newer = [_row(t) for t in (13, 12, 11)] + rows
+    view = log_view(newer, LogFilter(), anchor)               # three new rows came in above
+    assert view.rows[0].t == 7 and view.above == 6
+    assert scrolled(newer, LogFilter(), anchor, -6) is None   # back to the newest: following again
+    assert log_view(newer[:5], LogFilter(), anchor).rows[0].t == 9   # the anchor fell off: the oldest kept
+
+
+async def test_f_filters_the_log_and_pagedown_scrolls_it(tmp_path):
+    from textual.widgets import Input, Static
+
+    from sinkbench.tui.widgets.requestlog import RequestLogPane
+
+    app = _single(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(RequestLogPane)
+
+        def outcomes() -> set[str]:
+            return {line.split()[2] for line in pane.render().plain.splitlines()[1:] if line.strip() and "──" not in line}
+
+        assert outcomes() == {"503"}                          # the newest rows: the outage
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#value", Input).value = "5x"
+        await pilot.pause()
+        assert app.screen.query_one("#error", Static).display   # a bad filter keeps the prompt open
+        app.screen.query_one("#value", Input).value = "200"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert outcomes() == {"200"} and pane.border_title == "request log · 200 (40 requests)"
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#value", Input).value = ""
+        await pilot.press("enter")
+        await pilot.pause()
+        top = pane.data.view.rows[0]
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert pane.data.view.above == pane.page() and pane.border_title.endswith(f"↑ {pane.page()} newer (home)")
+        assert pane.data.view.rows[0].t < top.t
+        await pilot.press("home")
+        await pilot.pause()
+        assert pane.data.view.rows[0] == top and pane.border_title == "request log"

@@ -74,6 +74,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("v", "sweep", "sweep", "sweep: compare settings",
            "Run the scenario once per combination of settings (asks for KEY=V1,V2 items, as sweep --vary; "
            "at most 8), then rank and chart them; the live run pauses meanwhile", show=False),
+    Action("f", "filter_log", "filter", "view: filter the request log",
+           "Show only errors (not 2xx), or some statuses, classes and error kinds: 503, 5xx, reset; "
+           "empty shows all", show=False),
+    Action("pagedown", "log_older", "older", "view: older requests",
+           "Scroll the request log back to older rows; they stay put while new ones arrive", show=False),
+    Action("pageup", "log_newer", "newer", "view: newer requests", "Scroll the request log forward",
+           show=False),
+    Action("home", "log_newest", "newest", "view: newest requests", "The request log follows the newest rows again",
+           show=False),
 )
 
 
@@ -236,6 +245,37 @@ class DashboardScreen(Screen[None]):
 
     async def _export(self, path: str) -> str:
         return await self.session.export_note(path.strip())
+
+    # -- the request log ------------------------------------------------------------
+    def _logs(self) -> list[RequestLogPane]:
+        return list(self.query(RequestLogPane))   # side by side: both sides' logs
+
+    def action_filter_log(self) -> None:
+        from sinkbench.tui.logview import parse_log_filter
+        from sinkbench.tui.screens.prompt import ValuePrompt
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                for pane in self._logs():
+                    pane.set_filter(parse_log_filter(text))
+
+        current = self._logs()[0].log_filter.label()
+        self.app.push_screen(ValuePrompt(
+            "view: filter the request log",
+            "errors, or statuses, classes and error kinds (503, 5xx, 429 reset); empty shows all", current,
+            check=lambda t: faults.check(parse_log_filter, t)), done)
+
+    def action_log_older(self) -> None:
+        for pane in self._logs():
+            pane.scroll_rows(pane.page())
+
+    def action_log_newer(self) -> None:
+        for pane in self._logs():
+            pane.scroll_rows(-pane.page())
+
+    def action_log_newest(self) -> None:
+        for pane in self._logs():
+            pane.to_newest()
 
     # -- the sweep -------------------------------------------------------------------
     def action_sweep(self) -> None:
