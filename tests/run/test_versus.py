@@ -173,3 +173,34 @@ def test_b_path_naming() -> None:
     assert b_path("out/report.json") == "out/report.b.json"
     assert b_path("junit.xml") == "junit.b.xml"
     assert b_path("out/report") == "out/report.b"
+
+
+def test_the_progress_shows_both_sides_on_one_line_or_as_two_statements() -> None:
+    import io
+
+    from sinkbench.report.versus import VersusProgress
+
+    snap = {"elapsed": 2.0, "delivered": 1500, "total": 4000, "lost": 0, "requests": 30}
+    other = {**snap, "delivered": 1200, "lost": 300}
+    now = [0.0]
+    tty = io.StringIO()
+    line = VersusProgress(tty, tty=True, now=lambda: now[0], width=100)
+    line.update(0, snap)
+    line.update(1, other)            # at once: too soon after the last redraw, skipped
+    assert " │ B starting" in tty.getvalue()
+    now[0] = 0.5
+    line.update(1, other)
+    drawn = tty.getvalue().split("\r")[-1]
+    assert drawn.startswith("A  2.0s  delivered 1,500/4,000") and " │ B  2.0s  delivered 1,200/4,000" in drawn
+    assert len(drawn.replace("\x1b[K", "")) <= 99
+    log = io.StringIO()
+    now[0] = 0.0
+    plain = VersusProgress(log, tty=False, interval_s=5, now=lambda: now[0])
+    plain.update(0, snap)            # before the first interval: nothing yet
+    assert log.getvalue() == ""
+    now[0] = 6.0
+    plain.update(0, snap)
+    plain.update(1, other)
+    assert log.getvalue().splitlines() == [
+        "A: progress at 2.0s: 1,500 of 4,000 messages delivered (38%); 0 lost; 30 requests",
+        "B: progress at 2.0s: 1,200 of 4,000 messages delivered (30%); 300 lost; 30 requests"]

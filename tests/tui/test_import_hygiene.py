@@ -20,7 +20,7 @@ def test_the_headless_run_never_imports_textual():
 
 def test_the_session_core_never_imports_textual():
     assert not _textual_loaded("sinkbench.tui.session, sinkbench.tui.frames, sinkbench.tui.form, "
-                               "sinkbench.tui.faults, sinkbench.tui.command, sinkbench.tui.versus, "
+                               "sinkbench.tui.faults, sinkbench.tui.command, sinkbench.tui.versus, sinkbench.tui.logview, "
                                "sinkbench.run.versus, sinkbench.report.versus")
 
 
