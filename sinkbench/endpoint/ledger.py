@@ -306,6 +306,18 @@ class Ledger:
         """Whether the message with this identity was accepted at least once."""
         return identity in (self._addressed if identity >= _ADDRESSED else self._hashed)
 
+    def holds_all(self, ids: list[int]) -> bool:
+        """Whether every identity in `ids` is held (False for none): the same fast path as `add` for one
+        partition's next offsets in order."""
+        n = len(ids)
+        if not n:
+            return False
+        first, last = ids[0], ids[-1]
+        if first >= _ADDRESSED and last - first == n - 1 and ids == list(range(first, last + 1)):
+            return self._addressed.count(first, last + 1) == n
+        addressed, hashed = self._addressed, self._hashed
+        return all((h in addressed) if h >= _ADDRESSED else (h in hashed) for h in ids)
+
     def accepted(self, identity: int) -> int:
         """How often the message with this identity was accepted (an address: 0 or 1, repeats are not kept)."""
         if identity >= _ADDRESSED:

@@ -79,10 +79,11 @@ class _NoAnswer(web.StreamResponse):
 
 
 class _Counters:
-    __slots__ = ("requests", "bytes", "by_status", "faults", "routes")
+    __slots__ = ("requests", "bytes", "by_status", "faults", "routes", "repeats")
 
     def __init__(self) -> None:
         self.requests = 0
+        self.repeats = 0      # requests whose every message had arrived before (an external sink's retries)
         self.bytes = 0
         self.by_status: dict[str, int] = {}
         self.faults: dict[int, int] = {}
@@ -186,6 +187,7 @@ class Endpoint:
         self.port = self._settings.port if port is None else port
         self._journal = Journal(journal_size, secret_values)
         self._ledger = Ledger()
+        self._seen = Ledger()      # every message that arrived, accepted or not: what makes a request a repeat
         self._recognizer = Recognizer.of(self._settings)
         self._counters = _Counters()
         self._number = 0
@@ -321,6 +323,7 @@ class Endpoint:
         self._body_cap = max(BODY_CAP, self._configured.max_body_bytes)
         self._journal.clear()
         self._ledger = Ledger()
+        self._seen = Ledger()
         self._counters = _Counters()
         self._number = 0
         self._t0 = self._clock.now()
@@ -343,6 +346,7 @@ class Endpoint:
             "unique_messages": self._ledger.unique,
             "duplicates": self._ledger.duplicates,
             "bytes": c.bytes,  # request bodies received, accepted or not
+            "repeats": c.repeats,  # requests whose messages had all arrived before (accepted or not)
         }
 
     def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -404,9 +408,13 @@ class Endpoint:
 
         content_type = headers.get("Content-Type")
         messages: int | None = None
+        repeat = False
         if body is not None:
             ids = self._recognizer.identities(content_type, body)
             messages = len(ids)
+            # A repeat sends again messages that all arrived before: how an external sink's retries show.
+            repeat = bool(ids) and self._seen.holds_all(ids)
+            self._seen.add(ids)
             # Counted now, before any wait: a request the endpoint processed
             # counts even if its answer reaches the client too late (docs/endpoint.md).
             if decision.accepted:
@@ -417,6 +425,7 @@ class Endpoint:
         c = self._counters
         c.requests += 1
         c.bytes += size
+        c.repeats += repeat
         label = decision.label
         c.by_status[label] = c.by_status.get(label, 0) + 1
         if decision.fault >= 0:

@@ -29,7 +29,8 @@ async def test_stats_shape(serve: Serve, http: httpx.AsyncClient) -> None:
     stats = (await http.get(ep.admin_url + "stats")).json()
     body_len = len(orjson.dumps(envelope(1)))
     assert stats == {"requests": 3, "by_status": {"200": 2, "503": 1}, "faults": {"0": 1, "1": 0}, "messages": 2,
-                     "unique_messages": 1, "duplicates": 1, "bytes": 3 * body_len}
+                     "unique_messages": 1, "duplicates": 1, "bytes": 3 * body_len,
+                     "repeats": 1}   # the third request's message arrived with the first
 
 
 async def test_requests_limit(serve: Serve, http: httpx.AsyncClient) -> None:
@@ -97,9 +98,11 @@ async def test_reset(serve: Serve, http: httpx.AsyncClient) -> None:
     assert (r.status_code, r.json()) == (200, {"status": "ok"})
     assert (await http.get(ep.admin_url + "stats")).json() == {
         "requests": 0, "by_status": {}, "faults": {"0": 0}, "messages": 0, "unique_messages": 0, "duplicates": 0,
-        "bytes": 0}
+        "bytes": 0, "repeats": 0}
     assert (await http.get(ep.admin_url + "requests")).json() == []
     assert (await http.post(ep.url, content=b"x")).status_code == 503  # numbering restarted
+    await http.post(ep.url, content=orjson.dumps(envelope(1)), headers=JSON)
+    assert (await http.get(ep.admin_url + "stats")).json()["repeats"] == 0   # what arrived before is forgotten
 
 
 async def test_unknown_call_and_wrong_methods(serve: Serve, http: httpx.AsyncClient) -> None:
