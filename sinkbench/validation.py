@@ -49,7 +49,12 @@ def validate_scenario(path: str) -> FileReport:
         stream = validate_stream(str(sc.source.path))
         report.errors.extend(stream.errors)
     target = "the embedded mock endpoint" if sc.mock else "a real URL"
-    report.summary = (f"scenario '{sc.name}', {sc.source.kind} source, {sc.sink.settings.batch_mode} to {target}, "
+    sink = f"{sc.sink.settings.batch_mode} to {target}"
+    if sc.external is not None and sc.feed is not None:
+        from sinkbench.redact import redact_text
+        program = redact_text(sc.external.command[0], sc.external.secret_values) if sc.external.command else "no command"
+        sink = f"external sink ({program}) with a {sc.feed.kind} feed, to the embedded mock endpoint"
+    report.summary = (f"scenario '{sc.name}', {sc.source.kind} source, {sink}, "
                       f"{len(sc.expectations)} expectation{'s' if len(sc.expectations) != 1 else ''}")
     return report
 

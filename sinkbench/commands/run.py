@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace, color: bool) -> int:
             print(f"error: the bench could not run {scenario.name}: {exc}", file=sys.stderr)
             code = max(code, 3)
             continue
-        source_error = bench.runtime.source_error if bench.runtime is not None else None
+        source_error = bench.source_error
         result = judge_input(result, source_error)
         results.append(result)
         print(summary_text(result, color=color))
@@ -223,7 +223,7 @@ def _run_versus(args: argparse.Namespace, color: bool) -> int:
             continue
         judged = []
         for side, bench, result in zip("AB", sides, (a, b)):
-            source_error = bench.runtime.source_error if bench.runtime is not None else None
+            source_error = bench.source_error
             judged.append(judge_input(result, source_error))
             print(summary_text(labelled(judged[-1], side), color=color))
             if source_error is not None:

@@ -84,6 +84,67 @@ def total_cell(totals: Mapping[str, Any], name: str) -> str:
     return byte_size(value) if name == "bytes" else count(value)
 
 
+NOT_APPLICABLE = "n/a"
+# What an external sink keeps to itself (docs/external.md): shown as "n/a", never as a count.
+EXTERNAL_NOT_REPORTED = frozenset({"failed", "skipped", "undelivered"})
+# What the report keeps of an external sink's output for people (the JSON report has all the run kept).
+OUTPUT_LINES = 40
+
+
+def is_external(result: RunResult) -> bool:
+    return result.external is not None
+
+
+def result_total(result: RunResult, name: str) -> str:
+    """`total_cell` for a run: "n/a" for what an external sink does not tell."""
+    if is_external(result) and name in EXTERNAL_NOT_REPORTED:
+        return NOT_APPLICABLE
+    return total_cell(result.totals, name)
+
+
+def latency_kinds(result: RunResult) -> tuple[str, ...]:
+    """The latencies a run measured: an external sink's request latency is inside the sink."""
+    return ("delivery",) if is_external(result) else LATENCY_KINDS
+
+
+def external_facts(result: RunResult) -> list[tuple[str, str]]:
+    """(label, text) about an external sink's run: its command, how it ended, where it delivered."""
+    ext = result.external or {}
+    facts = [("command", one_line(ext.get("command") or "(none: the sink runs on its own)"))]
+    env = ext.get("env") or {}
+    if env:
+        facts.append(("environment", one_line(" ".join(f"{k}={v}" for k, v in env.items()))))
+    code = ext.get("exit_code")
+    if ext.get("command"):
+        if code is None:
+            ended = "still running when the report was written"
+        elif ext.get("stopped_by_bench"):
+            ended = f"stopped by sinkbench at the end of the run ({_exit(code)})"
+        else:
+            ended = f"exited by itself ({_exit(code)})"
+        facts.append(("ended", ended))
+    facts.append(("delivered to", one_line(ext.get("endpoint_url") or "")))
+    return facts
+
+
+def _exit(code: int) -> str:
+    """An exit code for people: a negative one is the signal that ended the process."""
+    if code >= 0:
+        return f"exit code {code}"
+    import signal
+    try:
+        return f"ended by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"ended by signal {-code}"
+
+
+def output_tail(result: RunResult, lines: int = OUTPUT_LINES) -> tuple[list[str], int]:
+    """The last `lines` lines of an external sink's output (cleaned) and how many lines it had."""
+    text = (result.external or {}).get("output") or ""
+    all_lines = [clean(line) for line in text.splitlines()]
+    return all_lines[-lines:], len(all_lines)
+
+
 def latency_cell(value: float | int | None) -> str:
     """A latency in ms as "812ms"/"2.41s"; no value is "–"."""
     return NO_VALUE if value is None else format_ms(float(value))

@@ -65,6 +65,8 @@ def summary_text(result: RunResult, *, color: bool) -> str:
     note = fmt.unknown_counts_note(result)
     if note:
         lines.append("  " + p.dim(f"({note})"))
+    if fmt.is_external(result):
+        lines.extend(_external_lines(result, p))
     lines.append("")
     lines.extend(_latency_lines(result))
     lines.append("")
@@ -114,7 +116,7 @@ def _totals_lines(result: RunResult) -> list[str]:
     A heading is a row whose value is None; an empty row is a gap.
     """
     left: list[tuple[str, str | None]] = [(_LEFT[0], None)]
-    left += [(label, fmt.total_cell(result.totals, key)) for label, key in _LEFT[1]]
+    left += [(label, fmt.result_total(result, key)) for label, key in _LEFT[1]]
     right: list[tuple[str, str | None]] = [(_RIGHT[0], None)]
     right += [(label, fmt.total_cell(result.totals, key)) for label, key in _RIGHT[1]]
     right += [("", ""), ("time", None), ("duration", fmt.seconds(result.duration)),
@@ -135,10 +137,28 @@ def _totals_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def _external_lines(result: RunResult, p: _Paint) -> list[str]:
+    """The sink under test: its command, how it ended; its last lines of output when it ended on its own
+    with an error or never became ready."""
+    lines = ["  " + p.dim("(failed, skipped and undelivered are n/a: an external sink keeps them to itself; "
+                          "lost counts what never reached the endpoint)"), "", "  sink under test"]
+    facts = fmt.external_facts(result)
+    width = max(len(label) for label, _ in facts)
+    lines += [f"  {label:<{width}}  {text}" for label, text in facts]
+    ext = result.external or {}
+    crashed = ext.get("exit_code") not in (None, 0) and not ext.get("stopped_by_bench")
+    if crashed or str(result.status) == "sink_not_opened":
+        tail, total = fmt.output_tail(result, 10)
+        if tail:
+            lines.append(f"  its last {len(tail)} of {total} line(s) of output:")
+            lines += ["    " + p.dim(line) for line in tail]
+    return lines
+
+
 def _latency_lines(result: RunResult) -> list[str]:
     columns = ("count", *fmt.LATENCY_COLUMNS)
     rows = [["latency", *columns]]
-    for kind in fmt.LATENCY_KINDS:
+    for kind in fmt.latency_kinds(result):
         block = result.latency.get(kind) or {}
         rows.append([kind, *(fmt.ms_column(block, c) for c in columns)])
     return ["  " + line for line in _table(rows)]
@@ -155,7 +175,7 @@ def _codes_and_errors_lines(result: RunResult) -> list[str]:
     errors = fmt.sorted_errors(result.errors)
     counts = [fmt.count(n) for _, n in errors[:MAX_ERROR_LINES]] + [fmt.count(n) for _, n, _ in skipped]
     nw = max((len(c) for c in counts), default=0)
-    if not errors:
+    if not errors and not fmt.is_external(result):   # an external sink's failures are its own
         lines.append(f"  {fmt.FAILED_ATTEMPTS_LABEL:<{width}}  none")
     shown = errors[:MAX_ERROR_LINES]
     for i, (reason, n) in enumerate(shown):
@@ -312,7 +332,8 @@ def final_progress(result: RunResult) -> dict[str, Any]:
                                 "total": totals.get("total"), "lost": totals.get("lost"),
                                 "duplicates": totals.get("duplicates"), "requests": totals.get("requests"),
                                 "retries": totals.get("retries"),
-                                "errors": sum(result.errors.values()) + sum(result.skipped_attempts.values())}
+                                "errors": None if fmt.is_external(result)
+                                else sum(result.errors.values()) + sum(result.skipped_attempts.values())}
     return {k: v for k, v in snapshot.items() if v is not None}
 
 

@@ -104,6 +104,9 @@ def _status_case(result: RunResult, classname: str) -> ET.Element:
         problem = ET.SubElement(case, tag, {"message": _x(message), "type": _x(status)})
         problem.text = _x("\n".join(fmt.clean(n) for n in result.notes) or message)
     ET.SubElement(case, "system-out").text = _x(summary_text(result, color=False))
+    output = (result.external or {}).get("output")
+    if output:      # an external sink's own output (secrets redacted), where CI shows a test's stderr
+        ET.SubElement(case, "system-err").text = _x(f"output of the sink's command (secrets redacted):\n{output}")
     return case
 
 

@@ -92,11 +92,13 @@ def _section(r: RunResult) -> str:
     # Each table says its unit: a request may carry many messages, a message may be attempted many times.
     out += ["### Messages", ""]
     names = fmt.MESSAGE_COUNTS
-    out += _table(list(names), [[fmt.total_cell(r.totals, n) for n in names]], align="r" * len(names))
+    out += _table(list(names), [[fmt.result_total(r, n) for n in names]], align="r" * len(names))
     note = fmt.unknown_counts_note(r)
     if note:
         out += ["", f"_{escape(note)}_"]
     out.append("")
+    if fmt.is_external(r):
+        out += _external(r)
     out += ["### Requests", ""]
     out += _table(["sent", "retries", "bytes"], [[fmt.total_cell(r.totals, n) for n in fmt.HTTP_COUNTS]],
                   align="rrr")
@@ -104,7 +106,7 @@ def _section(r: RunResult) -> str:
 
     out += ["### Latency", ""]
     columns = ("count", *fmt.LATENCY_COLUMNS)
-    rows = [[kind, *(fmt.ms_column(r.latency.get(kind) or {}, c) for c in columns)] for kind in fmt.LATENCY_KINDS]
+    rows = [[kind, *(fmt.ms_column(r.latency.get(kind) or {}, c) for c in columns)] for kind in fmt.latency_kinds(r)]
     out += _table(["", *columns], rows, align="l" + "r" * len(columns))
     out.append("")
 
@@ -120,17 +122,19 @@ def _section(r: RunResult) -> str:
         out.append("none")
     out.append("")
 
-    out += [f"### {fmt.FAILED_ATTEMPTS_LABEL.capitalize()}", ""]
     errors = fmt.sorted_errors(r.errors)
+    if not fmt.is_external(r):      # an external sink's failures are its own
+        out += [f"### {fmt.FAILED_ATTEMPTS_LABEL.capitalize()}", ""]
     if errors:
         rows = [[escape(reason), fmt.count(n)] for reason, n in errors[:MAX_ERROR_ROWS]]
         if len(errors) > MAX_ERROR_ROWS:
             rest = errors[MAX_ERROR_ROWS:]
             rows.append([f"… {len(rest)} more reasons (see the JSON report)", fmt.count(sum(n for _, n in rest))])
         out += _table(["reason", "message-attempts"], rows, align="lr")
-    else:
+    elif not fmt.is_external(r):
         out.append("none")
-    out.append("")
+    if not fmt.is_external(r):
+        out.append("")
 
     skipped = fmt.skipped_rows(r)
     if skipped:
@@ -160,6 +164,21 @@ def _section(r: RunResult) -> str:
     if r.endpoint is not None:
         out += _details("Endpoint stats", r.endpoint)
     return "\n".join(out)
+
+
+def _external(r: RunResult) -> list[str]:
+    """The sink under test: command, environment, how it ended, and its last lines of output folded away."""
+    out = ["_failed, skipped and undelivered are n/a: an external sink keeps them to itself; lost counts what "
+           "never reached the endpoint._", "", "### Sink under test", ""]
+    out += _table(["", ""], [[escape(label), code(text) if label in ("command", "environment") else escape(text)]
+                             for label, text in fmt.external_facts(r)], align="ll")
+    out.append("")
+    tail, total = fmt.output_tail(r)
+    if tail:
+        shown = f"last {len(tail)} of {total} lines" if total > len(tail) else f"{total} lines"
+        out += ["<details>", f"<summary>Output of the sink's command ({shown}, secrets redacted)</summary>", "",
+                *fence("\n".join(tail), "text"), "", "</details>", ""]
+    return out
 
 
 def _details(summary: str, data: Mapping[str, Any]) -> list[str]:

@@ -21,12 +21,14 @@ from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.sink import HttpSink, SinkError
 from sinkbench.errors import BenchError, InputError, Where
-from sinkbench.metrics.expect import evaluate, format_count, format_ms, format_seconds, metric_kind
+from sinkbench.metrics.expect import format_seconds
 from sinkbench.redact import REDACTED, redact_headers, redact_url
 from sinkbench.run.drain import Drain
+from sinkbench.run.external import ExternalRun
+from sinkbench.run.judge import MetricsView, judge
 from sinkbench.run.loss import LossAccount
 from sinkbench.run.metrics import RunMetrics, Snapshot
-from sinkbench.run.result import ExpectationResult, RunResult, RunStatus
+from sinkbench.run.result import RunResult, RunStatus
 from sinkbench.runtime import OffsetCommit, Runtime, RuntimeCounts
 from sinkbench.scenario.model import Scenario
 from sinkbench.sources.base import SourceMessage
@@ -76,29 +78,6 @@ def redacted_settings(s: SinkSettings) -> dict[str, Any]:
     return out
 
 
-class _Metrics:
-    """The MetricsView expectations are judged against."""
-
-    def __init__(self, counts: dict[str, int | None], durations: dict[str, float | None], metrics: RunMetrics,
-                 status_codes: dict[str, int]) -> None:
-        self._counts = counts
-        self._durations = durations
-        self._m = metrics
-        self._status = status_codes
-
-    def count(self, name: str) -> float | None:
-        if name.startswith("status."):
-            return float(self._status.get(name.split(".", 1)[1], 0))
-        v = self._counts.get(name)
-        return None if v is None else float(v)
-
-    def duration(self, name: str) -> float | None:
-        return self._durations.get(name)
-
-    def distribution(self, name: str):
-        return {"latency.request": self._m.request_latency, "latency.delivery": self._m.delivery_latency}.get(name)
-
-
 # How often the live lost and duplicates ask the endpoint's ledger about newly settled messages.
 LEDGER_INTERVAL = 0.5
 
@@ -124,6 +103,8 @@ class BenchRun:
         self._dead_letters: Any = None        # one dead-letter file per run, whichever sink fails
         self._started_at = ""
         self.loss: LossAccount | None = None  # lost and duplicates, per message (embedded endpoint only)
+        self.external: ExternalRun | None = None   # [sink] kind = "external": the run of the program under test
+        self.on_sink_output: Callable[[str], None] | None = None   # each line the external sink prints
 
     # -- control ------------------------------------------------------------
     def interrupt(self) -> None:
@@ -132,11 +113,17 @@ class BenchRun:
         self._stop.set()
 
     def pause(self) -> None:
+        if self.external is not None and not self.external.paused:
+            self.external.pause()
+            self._mark("paused")
         if self.runtime is not None and not self.runtime.paused:
             self.runtime.pause()
             self._mark("paused")
 
     def resume(self) -> None:
+        if self.external is not None and self.external.paused:
+            self.external.resume()
+            self._mark("resumed")
         if self.runtime is not None and self.runtime.paused:
             self.runtime.resume()
             self._mark("resumed")
@@ -197,7 +184,16 @@ class BenchRun:
         if self._dead_letters is not None and self.scenario.runtime.offset_commit is OffsetCommit.AFTER_CONSUMING:
             self._dead_letters(topic, meta, messages, reasons)
 
+    @property
+    def source_error(self) -> InputError | None:
+        """The bad line the source stopped at, if it did (exit 2)."""
+        if self.external is not None:
+            return self.external.source_error
+        return self.runtime.source_error if self.runtime is not None else None
+
     def snapshot(self) -> Snapshot | None:
+        if self.external is not None:
+            return self.external.snapshot()
         m, rt = self.metrics, self.runtime
         if m is None or rt is None:
             return None
@@ -219,6 +215,8 @@ class BenchRun:
         undelivered, the source's remaining messages are not counted, and the
         status is `interrupted` (with a note saying so).
         """
+        if self.external is not None:
+            return await self.external.interim_result()
         if self.runtime is None or self.metrics is None or self.sink is None:
             raise RuntimeError("the run has not started")
         counts = dataclasses.replace(self.runtime.counts)
@@ -301,9 +299,32 @@ class BenchRun:
                 await self._stop_endpoint()
                 raise BenchError(f"the mock endpoint could not start: {exc}") from exc
         try:
+            if sc.external is not None:
+                assert endpoint_url is not None
+                return await self._run_external(endpoint_url, started_at, progress, progress_interval)
             return await self._run(endpoint_url, started_at, progress, progress_interval)
         finally:
             await self._stop_endpoint()
+
+    async def _run_external(self, endpoint_url: str, started_at: str, progress: Callable[[Snapshot], None] | None,
+                            progress_interval: float) -> RunResult:
+        """A program under test delivers to the endpoint (run/external.py); the endpoint's ledger judges it."""
+        sc = self.scenario
+        self._start = start = self.clock.now()
+        metrics = self.metrics = RunMetrics(self.clock, start)
+        metrics.lag.faults.extend((f.after or 0.0, f.until) for f in sc.endpoint.faults)
+        source = build_source(sc, int(self.clock.wall() * 1_000_000))
+        self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
+        assert self.admin is not None
+        self.external = ExternalRun(sc, clock=self.clock, admin=self.admin, endpoint_url=endpoint_url,
+                                    metrics=metrics, source=source, stop=self._stop, total_hint=self.total_hint,
+                                    started_at=started_at, on_output=self.on_sink_output)
+        ticker = asyncio.create_task(self._tick(progress, progress_interval)) if progress else None
+        try:
+            return await self.external.run()
+        finally:
+            if ticker is not None:
+                ticker.cancel()
 
     async def _run(self, endpoint_url: str | None, started_at: str, progress: Callable[[Snapshot], None] | None,
                    progress_interval: float) -> RunResult:
@@ -433,12 +454,9 @@ class BenchRun:
         if drained.note:
             notes = [*notes, drained.note]
         status_codes = dict(sorted(m.status_codes.items()))
-        view = _Metrics({**totals}, {"duration": duration, "drain": drain}, m, status_codes)
+        view = MetricsView({**totals}, {"duration": duration, "drain": drain}, m, status_codes)
         unknown = {} if sc.mock else {"lost": "the endpoint is a real URL", "duplicates": "the endpoint is a real URL"}
-        outcomes = evaluate(list(sc.expectations), view, unknown_reasons=unknown)
-        expectations = [ExpectationResult(o.expectation.metric, o.expectation.expression, o.observed,
-                                          _observed_text(o.expectation.metric, o.observed), o.passed, o.detail)
-                        for o in outcomes]
+        expectations = judge(sc.expectations, view, unknown)
         passed = all(e.passed for e in expectations) and status not in (RunStatus.INTERRUPTED, RunStatus.TIMEOUT)
         # Per message-attempt (a re-polled message counts again each pass), summed over the sinks live
         # tuning replaced; skipped messages by category come from the runtime, each message once.
@@ -470,17 +488,6 @@ class BenchRun:
 def _plain(obj: Any) -> dict[str, Any]:
     return {f.name: (getattr(obj, f.name).value if hasattr(getattr(obj, f.name), "value") else getattr(obj, f.name))
             for f in dataclasses.fields(obj)}
-
-
-def _observed_text(metric: str, value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    kind = metric_kind(metric)
-    if kind == "distribution":
-        return format_ms(value)
-    if kind == "duration":
-        return format_seconds(value)
-    return format_count(value)
 
 
 def _dead_letter_writer(settings: SinkSettings):

@@ -69,6 +69,9 @@ class RunResult:
     # distribution as (low ms, high ms, count) per non-empty histogram bucket.
     series: list[dict[str, Any]] = field(default_factory=list)
     distributions: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
+    # An external sink (docs/external.md): its command line and environment as run (secrets redacted), how it
+    # ended (exit_code, stopped_by_bench) and its output as kept (secrets redacted); None for the engine.
+    external: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -102,4 +105,5 @@ class RunResult:
             "endpoint": self.endpoint,
             "warnings": self.warnings,
             "notes": self.notes,
+            **({"external": self.external} if self.external is not None else {}),
         }

@@ -23,11 +23,19 @@ from sinkbench.errors import InputError, InputErrors, Where
 from sinkbench.metrics.expect import parse_expectations
 from sinkbench.model import Schema
 from sinkbench.runtime import OffsetCommit, RuntimeSettings
-from sinkbench.scenario.model import MOCK, Scenario, SourceSpec
+from sinkbench.scenario.external import (
+    EXTERNAL_KEYS,
+    KINDS,
+    NOT_KNOWN,
+    parse_external,
+    parse_feed,
+    sink_kind,
+)
+from sinkbench.scenario.model import MOCK, ExternalSink, Scenario, SourceSpec
 from sinkbench.sources.recorded import speed_factor
 from sinkbench.tomlsrc import TomlSource, load_toml, parse_toml, parse_value
 
-SECTIONS = ("scenario", "source", "runtime", "sink", "endpoint", "expect")
+SECTIONS = ("scenario", "source", "runtime", "sink", "endpoint", "expect", "feed")
 SCENARIO_KEYS = ("name", "description", "seed", "timeout")
 RUNTIME_KEYS = ("batch_length", "poll_interval", "offset_commit")
 SOURCE_KEYS = {
@@ -58,7 +66,7 @@ def _section_keys(section: str) -> frozenset[str]:
     if section == "runtime":
         return frozenset(RUNTIME_KEYS)
     if section == "sink":
-        return frozenset(ALL_KEYS)
+        return frozenset(ALL_KEYS) | frozenset(EXTERNAL_KEYS)
     return frozenset()
 
 
@@ -350,6 +358,20 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
         errors.append(doc.error("must be longer than 0s", "scenario", "timeout"))
 
     sink_table = _table(doc, "sink", errors)
+    kind = sink_kind(sink_table)
+    if kind not in KINDS or not isinstance(sink_table.get("kind", "engine"), str):
+        errors.append(doc.error(f"unknown sink kind {sink_table.get('kind')!r} (expected engine or external)"
+                                f"{_hint(str(sink_table.get('kind')), KINDS)}", "sink", "kind"))
+    external: ExternalSink | None = None
+    if kind == "external":
+        # A program under test: none of the engine's keys apply, and it delivers to the embedded endpoint.
+        external = parse_external(doc, sink_table, base, env, errors, ALL_KEYS)
+        sink_table = {"url": MOCK}
+        if "runtime" in doc.data:
+            errors.append(doc.error("[runtime] sets how sinkbench's own engine polls and commits; an external sink "
+                                    "is fed by [feed] and batches as it is configured to", "runtime"))
+    elif "feed" in doc.data:
+        errors.append(doc.error("[feed] feeds an external sink: it needs [sink] kind = \"external\"", "feed"))
     connector: Connector | None = None
     if "connector" in sink_table:
         raw = sink_table["connector"]
@@ -368,7 +390,7 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
     source = _source(doc, _table(doc, "source", errors), base, connector, errors, warnings)
     runtime = _runtime(doc, _table(doc, "runtime", errors), connector, errors)
 
-    own = {k: v for k, v in sink_table.items() if k != "connector"}
+    own = {k: v for k, v in sink_table.items() if k not in ("connector", "kind")}
     for key in own:
         if key not in ALL_KEYS:
             errors.append(doc.error(f"unknown key '{key}' in [sink]{_hint(key, ALL_KEYS)}", "sink", key))
@@ -394,6 +416,16 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
         errors.extend(exc.errors)
     if sink is not None:
         warnings.extend(str(w) for w in sink.warnings if str(w) not in warnings)
+    feed = None
+    if external is not None:
+        if source.kind == "iggy":
+            errors.append(doc.error("an external sink is fed from a synthetic or recorded stream; kind = \"iggy\" "
+                                    "here would consume a live server (to produce into one, use [feed] kind = "
+                                    "\"iggy\")", "source", "kind"))
+        feed = parse_feed(doc, doc.data.get("feed"), base, env, errors, has_command=bool(external.command))
+        if sink is not None:    # the journal and reports hide the command's secrets as they hide the sink's
+            sink = dataclasses.replace(sink, settings=dataclasses.replace(
+                sink.settings, secret_values=sink.settings.secret_values | external.secret_values))
 
     endpoint = EndpointSettings(seed=seed)
     if "endpoint" in doc.data:
@@ -427,13 +459,17 @@ def scenario_from_source(src: TomlSource, overrides: Sequence[str] = (), env: Ma
         errors.extend(check_known(expectations, {
             "lost": "the endpoint is a real URL, whose ledger the bench cannot read",
             "duplicates": "the endpoint is a real URL, whose ledger the bench cannot read"}))
+    if external is not None and expectations:
+        from sinkbench.metrics.expect import check_known
+        errors.extend(check_known(expectations, NOT_KNOWN))
 
     if errors:
         raise InputErrors(errors)
     assert sink is not None
     return Scenario(name=name, description=description, file=src.name, seed=seed, timeout=timeout, source=source,
                     runtime=runtime, sink=sink, mock=mock, endpoint=endpoint, expectations=tuple(expectations),
-                    warnings=tuple(warnings), sink_table=merged)
+                    warnings=tuple(warnings), sink_table=merged if external is None else {},
+                    external=external, feed=feed)
 
 
 def _connector_effective(connector: Connector, env: Mapping[str, str]) -> dict[str, Any]:

@@ -24,6 +24,44 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class Ready:
+    """When an external sink is ready for the feed: after `delay`, once `url` answers 2xx, or once a line
+    of its output matches `log` (waiting at most `timeout` for either)."""
+
+    delay: float = 0.0
+    url: str | None = None            # may hold ${SINKBENCH_ENDPOINT_URL} / ${SINKBENCH_ENDPOINT_PORT}
+    log: str | None = None            # a regular expression (checked when loaded)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class ExternalSink:
+    """`[sink] kind = "external"`: a real program under test (docs/external.md).
+
+    `command` and `env` hold their `${VAR}`s expanded, except the endpoint's own
+    (`${SINKBENCH_ENDPOINT_URL}`, `${SINKBENCH_ENDPOINT_PORT}`), which the run fills in once the
+    endpoint listens. `secret_values` are the expansions: redacted wherever the command line, the
+    environment or the command's output is shown.
+    """
+
+    command: tuple[str, ...] = ()     # empty: nothing to start (the sink runs elsewhere)
+    env: tuple[tuple[str, str], ...] = ()
+    ready: Ready = field(default_factory=Ready)
+    settle: float = 5.0
+    cwd: Path | None = None           # the scenario's folder: where the command runs
+    secret_values: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """`[feed]`: how the stream reaches an external sink (iggy | file | stdin)."""
+
+    kind: str
+    options: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None          # file: resolved against the scenario's folder
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -38,3 +76,9 @@ class Scenario:
     expectations: tuple[Expectation, ...]
     warnings: tuple[str, ...] = field(default=())
     sink_table: dict[str, Any] = field(default_factory=dict)   # the merged [plugin_config] as given (for write-back)
+    external: ExternalSink | None = None   # [sink] kind = "external": `sink` then holds only defaults
+    feed: FeedSpec | None = None           # with an external sink
+
+    @property
+    def is_external(self) -> bool:
+        return self.external is not None

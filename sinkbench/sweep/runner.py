@@ -207,7 +207,7 @@ class SweepRunner:
 
         try:
             result = await bench.run(progress=tick if progress is not None else None)
-            source_error = bench.runtime.source_error if bench.runtime is not None else None
+            source_error = bench.source_error
             result = judge_input(result, source_error)
             # Ranked as its report holds it, so a merge of shard reports ranks the very same figures.
             # A combination whose source could not be read is never a pass nor a candidate (ran_to_end).
