@@ -14,6 +14,7 @@ No Textual here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,20 @@ def pair_frames(a: Frame, b: Frame, titles: tuple[str, str], focus: int, changes
     fa, fb = live_figures(a), live_figures(b)
     comparison = None if fa is None or fb is None else compare(fa, fb, scenario=a.scenario, changes=changes)
     return VersusFrame(a, b, titles, focus, comparison)
+
+
+BAR_NOTE = "A vs B: every break goes to both endpoints; tab: the side s and w work on"
+
+
+def bar_frame(frame: VersusFrame) -> Frame:
+    """What the top bar shows side by side: one state for both (running while either runs), each side's
+    outcome once it has one, the breaks in force (the same on both)."""
+    a, b = frame.a, frame.b
+    states = {a.state, b.state}
+    state = a.state if len(states) == 1 else next(
+        (s for s in ("failed", "running", "starting", "paused", "stopped", "finished") if s in states), a.state)
+    detail = " │ ".join(f"{name}: {f.detail}" for name, f in zip(SIDES, (a, b)) if f.detail)
+    return dataclasses.replace(a, state=state, detail=detail, sink=BAR_NOTE)
 
 
 class VersusSession:

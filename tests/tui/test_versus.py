@@ -199,3 +199,18 @@ def test_sinkbench_versus_with_a_bad_item_is_exit_2_before_the_screen_opens(tmp_
     except SystemExit as exc:
         assert exc.code == 2
     assert "--versus takes KEY=VALUE items" in capsys.readouterr().err
+
+
+def test_the_top_bar_gives_both_outcomes_and_runs_while_either_side_runs():
+    from sinkbench.tui.frames import Frame
+    from sinkbench.tui.versus import VersusFrame, bar_frame
+
+    a = Frame("outage-503", "finished", detail="completed after 5.2s, 4/4 expectations held", sink="a sink")
+    b = Frame("outage-503", "running", sink="b sink")
+    bar = bar_frame(VersusFrame(a, b, ("A · as written", "B · x=1"), 0, None))
+    assert (bar.state, bar.detail) == ("running", "A: completed after 5.2s, 4/4 expectations held")
+    b = Frame("outage-503", "finished", detail="completed after 5.3s, 3/4 expectations held")
+    bar = bar_frame(VersusFrame(a, b, ("A · as written", "B · x=1"), 0, None))
+    assert bar.state == "finished" and bar.detail == ("A: completed after 5.2s, 4/4 expectations held │ "
+                                                      "B: completed after 5.3s, 3/4 expectations held")
+    assert bar.sink.startswith("A vs B: every break goes to both endpoints")

@@ -19,7 +19,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Footer
 
 from sinkbench.tui.screens.dashboard import Action, DashboardScreen
-from sinkbench.tui.versus import VersusFrame
+from sinkbench.tui.versus import VersusFrame, bar_frame
 from sinkbench.tui.widgets.base import FramePane
 from sinkbench.tui.widgets.delivery import DeliveryPane
 from sinkbench.tui.widgets.endpoint import EndpointPane
@@ -34,7 +34,6 @@ VERSUS_ACTIONS: tuple[Action, ...] = (
            "Give the other side focus (narrow: show it): s edits and w saves the side with focus",
            show=False),   # the footer keeps "? help" at 80 columns; the top bar and the tabs name tab
 )
-BAR_NOTE = "A vs B: every break goes to both endpoints; tab: the side s and w work on"
 
 
 class SideColumn(Vertical):
@@ -88,7 +87,7 @@ class VersusScreen(DashboardScreen):
     def show(self, frame: VersusFrame) -> None:  # type: ignore[override]
         self._last = frame
         with self.app.batch_update():
-            self.query_one(TopBar).show(dataclasses.replace(frame.a, sink=BAR_NOTE))
+            self.query_one(TopBar).show(bar_frame(frame))
             self.query_one(ComparePane).data = frame.comparison
             self.query_one(SideTabs).data = (frame.titles, frame.focus)
             for column in self.query(SideColumn):
