@@ -1,7 +1,8 @@
 """What every feed of an external sink does, and what it says about each message it fed.
 
 A feed is opened before the sink's command starts (a file is emptied, a
-connection to Iggy made and its topics checked), given the command's process
+connection to Iggy made and the stream's topics checked or created, so a sink
+that subscribes at start finds them), given the command's process
 once it runs (`attach`: the stdin feed writes to it), handed the messages
 that fall due together (`send`) and closed at the end (the stdin feed's EOF).
 `send` answers, per message in order, what the sink will read: the bytes
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sinkbench.sources.base import SourceMessage
+from sinkbench.sources.base import SourceMessage, SourceTopic
 
 Address = tuple[str, str, int, int]     # stream, topic, partition, offset (as the Iggy server assigned it)
 
@@ -32,7 +33,7 @@ class Feed(Protocol):
     @property
     def description(self) -> str: ...
 
-    async def open(self) -> None: ...
+    async def open(self, topics: Sequence[SourceTopic]) -> None: ...
 
     def attach(self, process: Any) -> None: ...
 

@@ -15,7 +15,7 @@ from typing import IO
 from sinkbench.errors import BenchError
 from sinkbench.feed.base import Fed
 from sinkbench.feed.line import LineFormat
-from sinkbench.sources.base import SourceMessage
+from sinkbench.sources.base import SourceMessage, SourceTopic
 
 
 class FileFeed:
@@ -30,7 +30,7 @@ class FileFeed:
     def description(self) -> str:
         return f"lines ({self._format.fmt}) appended to {self.path}"
 
-    async def open(self) -> None:
+    async def open(self, topics: Sequence[SourceTopic] = ()) -> None:
         try:
             self._file = open(self.path, "wb")
         except OSError as exc:

@@ -28,7 +28,7 @@ import orjson
 from sinkbench.errors import Where
 from sinkbench.feed.base import Fed
 from sinkbench.model import HeaderKind, HeaderValue, Message, Schema
-from sinkbench.sources.base import SourceMessage
+from sinkbench.sources.base import SourceMessage, SourceTopic
 from sinkbench.sources.iggy import (
     IggyConnection,
     IggySession,
@@ -134,11 +134,15 @@ class IggyFeed:
     def description(self) -> str:
         return f"produced into the Iggy server at {self.connection}"
 
-    async def open(self) -> None:
+    async def open(self, topics: Sequence[SourceTopic] = ()) -> None:
+        """Connect, and check (or create) the topics the stream names up front: a sink that subscribes when
+        it starts must find them."""
         if self._sdk is None:
             import apache_iggy
             self._sdk = apache_iggy
         await self._session.open()
+        for topic in topics:
+            await self.prepare(topic.stream, topic.topic)
 
     def attach(self, process: Any) -> None:
         """The sink's process (unused: the sink reads Iggy by itself)."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sinkbench.feed.base import Fed
 from sinkbench.feed.line import LineFormat
-from sinkbench.sources.base import SourceMessage
+from sinkbench.sources.base import SourceMessage, SourceTopic
 
 CLOSE_WAIT = 2.0   # seconds the sink gets to read what is left in the pipe at the end
 
@@ -32,7 +32,7 @@ class StdinFeed:
     def description(self) -> str:
         return f"lines ({self._format.fmt}) on the command's standard input"
 
-    async def open(self) -> None:
+    async def open(self, topics: Sequence[SourceTopic] = ()) -> None:
         return None
 
     def attach(self, process: asyncio.subprocess.Process) -> None:

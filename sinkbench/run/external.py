@@ -230,7 +230,8 @@ class ExternalRun:
         status = RunStatus.COMPLETED
         poller: asyncio.Task[None] | None = None
         try:
-            await feed.open()
+            topics = self.source.topics() if hasattr(self.source, "topics") else []
+            await feed.open(topics)
             if self.argv:
                 self.process = SinkProcess(self.argv, {**os.environ, **self.variables, **dict(self.env)}, self.sink.cwd,
                                            stdin=feed.needs_stdin, secrets=self.secrets, on_line=self.on_output)

@@ -315,11 +315,13 @@ def parse_feed(doc: Locator, raw: Any, base: Path, env: Mapping[str, str], error
     opts["create"] = create
     if "http" in raw:
         http = raw["http"]
+        if isinstance(http, str):
+            http = _Expander(env, doc, errors)(http, "feed", "http")
         if not isinstance(http, str) or not http.startswith(("http://", "https://")):
             errors.append(doc.error(f"expected the server's HTTP API address such as \"http://127.0.0.1:3000\", "
                                     f"got {http!r}", "feed", "http"))
         else:
-            opts["http"] = _Expander(env, doc, errors)(http, "feed", "http").rstrip("/")
+            opts["http"] = http.rstrip("/")
     return FeedSpec(kind, opts)
 
 
