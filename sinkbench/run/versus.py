@@ -110,6 +110,10 @@ def versus_pair(load: Callable[[Sequence[str]], Scenario], items: Sequence[str])
 def fairness_problems(a: Scenario, b: Scenario) -> list[str]:
     """Why A and B cannot be compared fairly (empty when they can)."""
     problems = []
+    if a.is_external or b.is_external:
+        problems.append("an external sink is a program benched as it is, with no sink settings of the bench's to "
+                        "vary; run each version of it with sinkbench run")
+        return problems
     if not (a.mock and b.mock):
         problems.append('each side needs its own embedded endpoint: the scenario\'s sink must have url = "mock"')
     if a.source.kind == "iggy":

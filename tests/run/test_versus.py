@@ -106,6 +106,10 @@ def test_a_real_url_or_a_live_source_is_refused(scenario_file: Callable[..., Pat
     r = run_cli(["run", str(live), "--versus", "max_retries=1"])
     assert r.code == 2 and "a live Iggy source cannot yet feed both sides" in r.err, r.err
     assert "u:p@" not in r.err
+    external = scenario_file('[source]\nkind = "synthetic"\ncount = 10\n[sink]\nkind = "external"\n'
+                             'command = ["true"]\n[feed]\nkind = "stdin"\n', "external.toml")
+    r = run_cli(["run", str(external), "--versus", "sink.command=[\"false\"]"])
+    assert r.code == 2 and "an external sink is a program benched as it is" in r.err, r.err
 
 
 def test_b_reports_need_a_file_beside_a(scenario_file: Callable[..., Path], tmp_path: Path) -> None:
