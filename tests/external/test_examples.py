@@ -1,0 +1,59 @@
+"""The shipped examples of external sinks run as written (docs/external.md)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.external.conftest import ROOT
+from tests.run.conftest import run_cli
+
+EXAMPLES = ROOT / "examples"
+
+
+def test_the_script_sink_example_runs_as_written(tmp_path: Path) -> None:
+    result = run_cli(["run", str(EXAMPLES / "script-sink" / "scenario.toml")], reports=tmp_path / "out")
+    result.assert_no_traceback()
+    assert result.code == 0, result.out + result.err
+    totals = result.report["totals"]
+    assert (totals["delivered"], totals["lost"], totals["duplicates"]) == (600, 0, 0)
+    assert result.report["requests_by_status"].get("503", 0) >= 1     # the 503 window was met and retried
+    assert totals["retries"] >= 1
+
+
+def test_every_example_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.real_iggy.stack import built_dir
+    scenarios = {p.parent.name: p for p in EXAMPLES.glob("*/scenario.toml")}
+    assert set(scenarios) >= {"script-sink", "syslog-ng", "iggy-connector"}
+    checked = ["script-sink"]
+    if shutil.which("syslog-ng") is not None:     # the command's program is checked: it must be installed
+        checked.append("syslog-ng")
+    bin_dir, _ = built_dir()
+    if bin_dir is not None:
+        for name, value in (("IGGY_BIN_DIR", str(bin_dir)), ("IGGY_ADDRESS", "127.0.0.1:8090"),
+                            ("IGGY_HTTP", "http://127.0.0.1:3000"), ("IGGY_USERNAME", "u"), ("IGGY_PASSWORD", "p")):
+            monkeypatch.setenv(name, value)
+        checked.append("iggy-connector")
+    for name in checked:
+        result = run_cli(["validate", str(scenarios[name])])
+        assert result.code == 0, (name, result.err)
+        assert "external sink" in result.out
+
+
+@pytest.mark.skipif(shutil.which("syslog-ng") is None,
+                    reason="syslog-ng is not installed (Debian: apt-get install syslog-ng-core syslog-ng-mod-http)")
+def test_the_syslog_ng_example_runs_as_written(tmp_path: Path) -> None:
+    example = tmp_path / "syslog-ng"
+    shutil.copytree(EXAMPLES / "syslog-ng", example, ignore=shutil.ignore_patterns("run", "in.log"))
+    result = run_cli(["run", str(example / "scenario.toml")], reports=tmp_path / "out")
+    result.assert_no_traceback()
+    assert result.code == 0, result.out + result.err
+    totals = result.report["totals"]
+    assert (totals["delivered"], totals["lost"], totals["duplicates"]) == (300, 0, 0)
+    assert result.report["requests_by_status"]["503"] >= 1      # it met the outage and retried through it
+    assert "syslog-ng starting up" in result.report["external"]["output"]
+    assert len((example / "in.log").read_bytes().splitlines()) == 300
+    # Its private files, nothing of the system's.
+    assert (example / "run" / "syslog-ng.persist").exists()
