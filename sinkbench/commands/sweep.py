@@ -216,6 +216,12 @@ def _sweep(args: argparse.Namespace, scenario_file: str) -> int:
         if parallel > 1 and not plan.scenario.mock:
             raise InputError("--parallel needs the embedded endpoint (url = \"mock\"): runs in parallel against "
                              "a real URL would share it and skew each other", )
+        if args.write_best and plan.scenario.is_external:
+            raise InputError("--write-best writes sink settings into an Iggy connector file; an external sink's "
+                             "settings are its own (the table ranks its commands and environments)")
+        if parallel > 1 and plan.scenario.is_external:
+            raise InputError("--parallel runs one combination at a time for an external sink: runs in parallel "
+                             "would share its feed, its ports and the machine it is benched on")
         if args.write_best:
             from sinkbench.sweep.bestconfig import check_config
             check_config(args.write_best)

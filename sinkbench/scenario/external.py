@@ -164,8 +164,11 @@ def parse_external(doc: Locator, table: Mapping[str, Any], base: Path, env: Mapp
             for name, value in raw_env.items():
                 if not _ENV_NAME.match(name):
                     errors.append(doc.error(f"not a usable environment variable name: {name!r}", "sink", "env", name))
+                elif isinstance(value, (bool, int, float)):
+                    # An environment holds strings: a number or boolean is passed as TOML writes it.
+                    env_pairs.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
                 elif not isinstance(value, str):
-                    errors.append(doc.error(f"expected a string (write it in quotes), got {type_name(value)} "
+                    errors.append(doc.error(f"expected a string, a number or a boolean, got {type_name(value)} "
                                             f"{value!r}", "sink", "env", name))
                 else:
                     expanded = expand(value, "sink", "env", name)

@@ -8,6 +8,12 @@ braces do not split). A key without a section is a `[sink]` key
 sink's keys (not `url` or `connector`) and the runtime's; anything else would
 change the scenario rather than the settings, which `--set` is for.
 
+For an external sink (`[sink] kind = "external"`, docs/external.md) the
+settings under test are its own, outside the bench's reach, so a sweep varies
+what the scenario sets around it: its `command`, one `env` variable at a time
+(`sink.env.BATCH=10,100`), `settle`, and the endpoint's settings
+(`endpoint.latency=0ms,200ms`) to compare how it copes.
+
 Every combination is loaded as a scenario with its overrides before anything
 runs, so an invalid value or an enhanced key under the iggy profile is found
 up front, and each error names `--vary` and the key.
@@ -183,8 +189,11 @@ def _hint(word: str, choices: Sequence[str]) -> str:
     return f" — did you mean '{close[0]}'?" if close else ""
 
 
-def normalise_key(key: str, flag: str = VARY) -> str:
-    """`max_retries` → `sink.max_retries`, `batch_length` → `runtime.batch_length`; checks it can be varied."""
+def normalise_key(key: str, flag: str = VARY, *, external: bool = False) -> str:
+    """`max_retries` → `sink.max_retries`, `batch_length` → `runtime.batch_length`; checks it can be varied.
+
+    `external`: the scenario's sink is a program under test, whose variable keys are others (see above).
+    """
     parts = [p.strip() for p in key.strip().split(".")]
     if not all(parts):
         raise InputError(f"expected a key such as sink.max_retries, got {key!r}", Where(file=flag, key=key))
@@ -193,6 +202,8 @@ def normalise_key(key: str, flag: str = VARY) -> str:
     full = ".".join(parts)
     where = Where(file=flag, key=full)
     section = parts[0]
+    if external:
+        return _external_key(parts, key, where)
     if section not in SECTIONS:
         raise InputError(f"unknown key '{key}'{_hint(parts[0], (*SINK_VARIABLE, *RUNTIME_KEYS))}", where)
     if section not in ("sink", "runtime"):
@@ -221,12 +232,33 @@ def normalise_key(key: str, flag: str = VARY) -> str:
     return full
 
 
-def parse_vary(item: str) -> Vary:
+EXTERNAL_VARIABLE = ("command", "env", "settle")
+
+
+def _external_key(parts: list[str], key: str, where: Where) -> str:
+    section, full = parts[0], ".".join(parts)
+    if section == "endpoint" and len(parts) >= 2:
+        return full      # checked whole when each combination is loaded, as a [endpoint] key in the file
+    if section != "sink" or len(parts) < 2:
+        raise InputError(f"an external sink's sweep varies its command, its env, its settle or the endpoint's "
+                         f"settings (sink.env.NAME, sink.command, sink.settle, endpoint.KEY), not '{key}'", where)
+    name = parts[1]
+    if name not in EXTERNAL_VARIABLE:
+        raise InputError(f"'{name}' cannot be varied for an external sink{_hint(name, EXTERNAL_VARIABLE)} "
+                         "(sink.env.NAME, sink.command, sink.settle, endpoint.KEY)", where)
+    if name == "env" and len(parts) != 3:
+        raise InputError("vary one variable at a time: sink.env.NAME=V1,V2", where)
+    if name != "env" and len(parts) != 2:
+        raise InputError(f"'{name}' takes no sub-key", where)
+    return full
+
+
+def parse_vary(item: str, *, external: bool = False) -> Vary:
     """`sink.max_retries=0,3,6` → Vary("sink.max_retries", (0, 3, 6)). Raises InputError naming --vary."""
     if "=" not in item:
         raise InputError(f"expected KEY=V1,V2,..., got {item!r}", Where(file=VARY))
     raw_key, _, raw_values = item.partition("=")
-    key = normalise_key(raw_key)
+    key = normalise_key(raw_key, external=external)
     where = Where(file=VARY, key=key)
     texts = split_values(raw_values)
     if any(t == "" for t in texts):
@@ -252,9 +284,10 @@ def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[
     varies: list[Vary] = []
     if not vary_items:
         errors.append(InputError("nothing to vary: give at least one --vary KEY=V1,V2", Where(file=VARY)))
+    external = _is_external(path, set_items)
     for item in vary_items:
         try:
-            vary = parse_vary(item)
+            vary = parse_vary(item, external=external)
         except InputError as exc:
             errors.append(exc)
             continue
@@ -278,6 +311,26 @@ def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[
     combos = tuple(Combination(i, tuple(zip(varies, values))) for i, values in
                    enumerate(itertools.product(*(v.values for v in varies)), start=1))
     return SweepPlan(str(path), tuple(varies), tuple(set_items), combos)
+
+
+def _is_external(path: str | Path, set_items: Sequence[str]) -> bool:
+    """Whether the scenario's sink is a program under test (`[sink] kind`, or `--set sink.kind`); a file that
+    cannot be read is left for the loader to report."""
+    kind: Any = None
+    try:
+        from sinkbench.tomlsrc import load_toml
+        sink = load_toml(path).data.get("sink")
+        kind = sink.get("kind") if isinstance(sink, dict) else None
+    except InputError:
+        pass
+    for item in set_items:
+        try:
+            set_path, value = parse_set(item)
+        except InputError:
+            continue
+        if set_path == ["sink", "kind"]:
+            kind = value
+    return kind == "external"
 
 
 def validate_plan(plan: SweepPlan) -> SweepPlan:

@@ -51,6 +51,12 @@ def test_the_endpoints_variables_stay_for_the_run_and_others_expand_as_secrets()
     assert {"arg-secret", "plain-secret"} <= sc.sink.settings.secret_values
 
 
+def test_numbers_and_booleans_in_env_are_passed_as_toml_writes_them() -> None:
+    sc = scenario_from_text(scenario(command=[PYTHON], env={}).replace(
+        '[sink]\n', '[sink]\nenv = { N = 50, F = 0.5, B = true }\n'), "s.toml")
+    assert dict(sc.external.env) == {"N": "50", "F": "0.5", "B": "true"}
+
+
 def test_a_missing_variable_names_its_key_and_line() -> None:
     errors = _errors(scenario(command=[PYTHON, "${SB_NOT_SET_ANYWHERE}"]), env={"PATH": os.environ["PATH"]})
     assert "s.toml:13: key 'sink.command[1]': environment variable SB_NOT_SET_ANYWHERE is not set" in errors[0]
@@ -84,7 +90,7 @@ def test_expectations_the_bench_cannot_know_for_an_external_sink_are_errors(metr
     ("command = []", "sink.command", "non-empty list"),
     ('command = ["sinkbench-no-such-program-x"]', "sink.command[0]", "not found on PATH"),
     ('command = ["./missing-sink"]', "sink.command[0]", "program not found"),
-    ("env = { A = 1 }", "sink.env.A", "write it in quotes"),
+    ("env = { A = [1] }", "sink.env.A", "a string, a number or a boolean"),
     ('ready = "soon"', "sink.ready", ""),
     ('ready = { url = "http://x", log = "y" }', "sink.ready", "exactly one of"),
     ('ready = { log = "(" }', "sink.ready.log", "not a valid regular expression"),
