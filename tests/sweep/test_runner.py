@@ -29,6 +29,7 @@ class FakeBench:
     delay = 0.03
     fail_with: Exception | None = None
     runtime = None  # as BenchRun's: no runtime, no source error to judge
+    source_error = None
 
     def __init__(self, scenario, *, endpoint_in_process: bool = False) -> None:
         self.scenario = scenario
