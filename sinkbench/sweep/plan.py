@@ -33,6 +33,7 @@ from typing import Any
 
 from sinkbench.config.settings import ALL_KEYS
 from sinkbench.errors import InputError, InputErrors, Where
+from sinkbench.redact import is_secret_header
 from sinkbench.scenario.load import (
     RUNTIME_KEYS,
     SECTIONS,
@@ -294,6 +295,7 @@ def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[
         if any(v.key == vary.key for v in varies):
             errors.append(InputError("varied twice: give all its values in one --vary", Where(file=VARY, key=vary.key)))
             continue
+        errors.extend(_literal_secret(vary.key, [v.text for v in vary.values], VARY))
         varies.append(vary)
     for item in set_items:
         try:
@@ -302,6 +304,7 @@ def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[
             errors.append(exc)
             continue
         set_key = ".".join(set_path)
+        errors.extend(_literal_secret(set_key, [item.partition("=")[2]], "--set"))
         for vary in varies:
             if set_key == vary.key or set_key.startswith(vary.key + ".") or vary.key.startswith(set_key + "."):
                 errors.append(InputError(f"both varied and set with --set {set_key}: keep one",
@@ -311,6 +314,20 @@ def plan_sweep(path: str | Path, vary_items: Sequence[str], set_items: Sequence[
     combos = tuple(Combination(i, tuple(zip(varies, values))) for i, values in
                    enumerate(itertools.product(*(v.values for v in varies)), start=1))
     return SweepPlan(str(path), tuple(varies), tuple(set_items), combos)
+
+
+def _literal_secret(key: str, texts: Sequence[str], option: str) -> list[InputError]:
+    """A credential header's value typed literally would be written into the sweep's labels and reports,
+    which keep every value so that `sweep merge` can check the shards: ask for `${VAR}` instead, whose
+    value stays secret (only the reference is written)."""
+    parts = key.split(".")
+    if len(parts) < 2 or parts[-2] != "headers" or not is_secret_header(parts[-1]):
+        return []
+    if all("${" in text for text in texts):
+        return []
+    return [InputError(f"a credential given literally would be written into the sweep's reports; "
+                       f"pass it as ${{VAR}} (e.g. {parts[-1]}=\"Bearer ${{API_TOKEN}}\")",
+                       Where(file=option, key=key))]
 
 
 def _is_external(path: str | Path, set_items: Sequence[str]) -> bool:

@@ -99,7 +99,7 @@ class Capture:
         assert self.server is not None
         return self.server.url_for("/ingest")
 
-    def settle(self, *, quiet: float = 1.5, first_within: float = 30.0, at_most: float = 60.0) -> None:
+    def settle(self, *, quiet: float = 1.2, first_within: float = 30.0, at_most: float = 60.0) -> None:
         """Wait for the first request, then until nothing new arrived for `quiet` seconds."""
         start = time.monotonic()
         while not self.requests:
@@ -231,7 +231,8 @@ def both(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime],
         real_cap.settle()
         runtime.stop()
         report = run_engine(case, recorded, engine_cap.url, workdir)
-        engine_cap.settle(quiet=0.5, first_within=5)
+        # `sinkbench run` has finished: every request it sent has been answered already.
+        engine_cap.settle(quiet=0.2, first_within=1)
         return Sides(real_cap.requests, engine_cap.requests, report, recorded)
     finally:
         real_cap.stop()
@@ -324,7 +325,7 @@ def _read_endpoint(endpoint: Any) -> Journal:
     return asyncio.run(read())
 
 
-def _settle_endpoint(endpoint: Any, *, quiet: float = 2.0, first_within: float = 30.0, at_most: float = 90.0) -> None:
+def _settle_endpoint(endpoint: Any, *, quiet: float = 1.6, first_within: float = 30.0, at_most: float = 90.0) -> None:
     """Wait for the first request, then until the request count stayed the same for `quiet` seconds."""
     start = time.monotonic()
     seen, since = -1, time.monotonic()
@@ -340,7 +341,7 @@ def _settle_endpoint(endpoint: Any, *, quiet: float = 2.0, first_within: float =
 
 
 def both_faulted(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime], case: Case,
-                 endpoint_doc: dict[str, Any], workdir: Path, *, quiet: float = 2.0) -> tuple[Journal, Journal]:
+                 endpoint_doc: dict[str, Any], workdir: Path, *, quiet: float = 1.6) -> tuple[Journal, Journal]:
     """One case through both sides, each against its own sinkbench endpoint process with `endpoint_doc`."""
     from sinkbench.endpoint.process import EndpointProcess
     from sinkbench.endpoint.settings import parse_endpoint_settings

@@ -59,3 +59,21 @@ def test_a_warning_names_its_file_once(tmp_path):
     assert warnings, out.err
     for line in warnings:
         assert line.count(str(scenario)) <= 1, line
+
+
+def test_a_literal_credential_is_refused_a_var_reference_is_not(tmp_path, monkeypatch):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[scenario]\nname = "s"\ntimeout = "20s"\n[source]\nkind = "synthetic"\ncount = 20\n'
+                        '[sink]\nurl = "mock"\n')
+    for args in (["--vary", 'headers.Authorization="Bearer s3cr3t-a","Bearer s3cr3t-b"'],
+                 ["--vary", "max_retries=1,2", "--set", 'sink.headers.Authorization="Bearer s3cr3t-a"']):
+        out = sweep_cli([str(scenario), *args, "--quiet"])
+        out.assert_no_traceback()
+        assert out.code == 2 and "${VAR}" in out.err and "Authorization" in out.err, out.err
+        assert "s3cr3t" not in out.out + out.err
+    monkeypatch.setenv("API_TOKEN", "s3cr3t-env")
+    report = tmp_path / "r.json"
+    out = sweep_cli([str(scenario), "--vary", "max_retries=1,2", "--set",
+                     'sink.headers.Authorization="Bearer ${API_TOKEN}"', "--report", str(report), "--quiet"])
+    assert out.code == 0, out.err
+    assert "s3cr3t-env" not in out.out + out.err + report.read_text()
