@@ -114,6 +114,8 @@ class _Consumer:
     polled: dict[int, int] = field(default_factory=dict)   # after_consuming: entries of a partition being consumed
     in_flight: list[list[_Entry]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
+    # Set when a batch ends or max_in_flight changes: the consume loop waiting for a free slot looks again.
+    slot: asyncio.Event = field(default_factory=asyncio.Event)
 
     def append(self, entry: _Entry) -> None:
         p = entry[_MSG].partition
@@ -171,9 +173,14 @@ class Runtime:
         self.sink = sink
 
     def set_settings(self, settings: RuntimeSettings) -> None:
-        """New batch length or poll interval, from the next poll on (the commit mode stays)."""
-        self.settings = dataclasses.replace(settings, offset_commit=self.settings.offset_commit,
-                                            max_in_flight=self.settings.max_in_flight)
+        """New batch length, poll interval or max_in_flight, from the next poll on (the commit mode stays).
+
+        A higher max_in_flight lets more batches start at once; a lower one starts none until the batches
+        in flight are fewer than it (they finish as they are).
+        """
+        self.settings = dataclasses.replace(settings, offset_commit=self.settings.offset_commit)
+        for c in self._consumers.values():
+            c.slot.set()
 
     def pending(self) -> int:
         return sum(c.buffered for c in self._consumers.values()) + self.counts.in_flight
@@ -360,10 +367,15 @@ class Runtime:
     async def _consume_loop(self, c: _Consumer) -> None:
         settings = self.settings
         clock = self.clock
-        concurrent = settings.max_in_flight if settings.offset_commit is OffsetCommit.AFTER_POLLING else 1
-        slots = asyncio.Semaphore(concurrent)
+        # after_consuming commits in order, so one batch at a time whatever max_in_flight says.
+        concurrent = settings.offset_commit is OffsetCommit.AFTER_POLLING
         tasks: set[asyncio.Task[None]] = set()
         last_poll = -settings.poll_interval
+
+        def done(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            c.slot.set()
+
         try:
             while not self._stopping:
                 await self._paused.wait()
@@ -371,24 +383,23 @@ class Runtime:
                 wait = last_poll + settings.poll_interval - clock.now()
                 if wait > 0:
                     await clock.sleep(wait)
-                await slots.acquire()
+                # The limit is read each time round: a live change applies to the next batch (set_settings).
+                while len(tasks) >= (self.settings.max_in_flight if concurrent else 1):
+                    c.slot.clear()
+                    await c.slot.wait()
                 last_poll = clock.now()
                 partition, batch = self._poll(c)
                 if not batch:
-                    slots.release()
                     if self._feeding_done and c.buffered == 0 and not tasks:
                         return
                     await clock.sleep(settings.poll_interval)
                     continue
-                if concurrent == 1:
-                    try:
-                        await self._consume(c, partition, batch)
-                    finally:
-                        slots.release()
+                if not concurrent or (self.settings.max_in_flight == 1 and not tasks):
+                    await self._consume(c, partition, batch)
                 else:
                     task = asyncio.create_task(self._consume(c, partition, batch))
                     tasks.add(task)
-                    task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+                    task.add_done_callback(done)
         except asyncio.CancelledError:
             # The run was cancelled (its timeout, Ctrl-C): the batches in flight stop now, as a single one
             # does (there the cancellation reaches consume() directly). Waiting for them below would run

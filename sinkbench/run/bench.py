@@ -160,6 +160,8 @@ class BenchRun:
         self._retired.append(self.sink)
         self.sink = new
         self.runtime.set_sink(new)
+        # Enhanced batch modes: a changed max_in_flight takes the next batches too (the sink alone would not).
+        self.runtime.set_settings(dataclasses.replace(self.runtime.settings, max_in_flight=_batches_in_flight(settings)))
         if self.loss is not None:
             self.loss.use(settings)
         self._mark(label)
@@ -340,8 +342,7 @@ class BenchRun:
         self.total_hint = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
         sink = self.sink = HttpSink(settings, clock=clock, rng=random.Random(sc.seed), observer=metrics.on_attempt,
                                     dead_letter=self._sink_dead_letter(settings))
-        runtime_settings = dataclasses.replace(
-            sc.runtime, max_in_flight=settings.effective_max_in_flight if not settings.batch_mode.per_message else 1)
+        runtime_settings = dataclasses.replace(sc.runtime, max_in_flight=_batches_in_flight(settings))
         runtime = self.runtime = Runtime(source, sink, runtime_settings, clock, observer=metrics,
                                          on_final_failure=self._runtime_dead_letter, account=loss)
         notes: list[str] = []
@@ -495,3 +496,9 @@ def _dead_letter_writer(settings: SinkSettings):
         return None
     from sinkbench.run.deadletter import DeadLetterFile
     return DeadLetterFile(settings.dead_letter_path)
+
+
+def _batches_in_flight(settings: SinkSettings) -> int:
+    """Batches per topic the runtime hands the sink at once: per-message modes keep their window inside
+    the sink (one batch at a time), and only the enhanced profile has more than one."""
+    return 1 if settings.batch_mode.per_message else settings.effective_max_in_flight
