@@ -105,6 +105,7 @@ class BenchRun:
         self.loss: LossAccount | None = None  # lost and duplicates, per message (embedded endpoint only)
         self.external: ExternalRun | None = None   # [sink] kind = "external": the run of the program under test
         self.on_sink_output: Callable[[str], None] | None = None   # each line the external sink prints
+        self.log_requests = False    # an external run reads the endpoint's journal for the request log (the session)
 
     # -- control ------------------------------------------------------------
     def interrupt(self) -> None:
@@ -320,7 +321,8 @@ class BenchRun:
         assert self.admin is not None
         self.external = ExternalRun(sc, clock=self.clock, admin=self.admin, endpoint_url=endpoint_url,
                                     metrics=metrics, source=source, stop=self._stop, total_hint=self.total_hint,
-                                    started_at=started_at, on_output=self.on_sink_output)
+                                    started_at=started_at, on_output=self.on_sink_output,
+                                    log_requests=self.log_requests)
         ticker = asyncio.create_task(self._tick(progress, progress_interval)) if progress else None
         try:
             return await self.external.run()

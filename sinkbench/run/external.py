@@ -43,6 +43,7 @@ from typing import Any
 from sinkbench.clock import Clock
 from sinkbench.endpoint.client import AdminClient, AdminError
 from sinkbench.endpoint.settings import settings_to_dict
+from sinkbench.engine.accounting import Attempt
 from sinkbench.errors import InputError, Where
 from sinkbench.feed.base import Fed, Feed
 from sinkbench.feed.stdin import SinkGone
@@ -50,7 +51,7 @@ from sinkbench.metrics.expect import format_seconds
 from sinkbench.redact import REDACTED, redact_text, redact_url
 from sinkbench.run.arrivals import Arrivals, Identify
 from sinkbench.run.judge import MetricsView, judge
-from sinkbench.run.metrics import RunMetrics, Snapshot
+from sinkbench.run.metrics import REQUEST_LOG_SIZE, RunMetrics, Snapshot
 from sinkbench.run.result import RunResult, RunStatus
 from sinkbench.run.sinkprocess import SinkProcess
 from sinkbench.scenario.external import (
@@ -67,6 +68,8 @@ from sinkbench.sources.base import SourceMessage
 LEDGER_POLL = 0.05
 # A poll never takes more than this share of the time: a big backlog makes each question longer.
 POLL_SHARE = 0.25
+# How often the session's request log reads the endpoint's journal.
+LOG_POLL = 0.25
 # How often a `ready = { url = ... }` is tried.
 READY_POLL = 0.1
 # Messages handed to the feed in one go when many fall due at once.
@@ -135,7 +138,8 @@ class ExternalRun:
 
     def __init__(self, scenario: Scenario, *, clock: Clock, admin: AdminClient, endpoint_url: str,
                  metrics: RunMetrics, source: Iterable[SourceMessage], stop: asyncio.Event,
-                 total_hint: int | None, started_at: str, on_output: Callable[[str], None] | None = None) -> None:
+                 total_hint: int | None, started_at: str, on_output: Callable[[str], None] | None = None,
+                 log_requests: bool = False) -> None:
         assert scenario.external is not None and scenario.feed is not None
         self.scenario = scenario
         self.sink = scenario.external
@@ -146,6 +150,9 @@ class ExternalRun:
         self.total_hint = total_hint
         self.started_at = started_at
         self.on_output = on_output
+        self.log_requests = log_requests       # the session's request log: read the endpoint's journal
+        self._logged_seq = 0
+        self._logged_at = -1e9
         self.endpoint_url = endpoint_url.rstrip("/")
         port = _port(self.endpoint_url)
         self.argv = [fill_endpoint(a, self.endpoint_url, port) for a in self.sink.command]
@@ -201,7 +208,7 @@ class ExternalRun:
             failed=0, skipped=0, requests=m.requests, retries=m.retries, errors=0, in_flight=a.waiting, rate=rate,
             request_rate=request_rate, paused=self.paused, status_codes=dict(m.status_codes),
             latency_request=m.request_latency.summary(), latency_delivery=m.delivery_latency.summary(),
-            timeline=tuple(m.timeline.rows(last=60)), recent_requests=(),
+            timeline=tuple(m.timeline.rows(last=60)), recent_requests=tuple(m.recent),
             lost=a.fed_count - a.delivered if self._feed_done else None,
             duplicates=self._stats.get("duplicates"))
 
@@ -445,6 +452,9 @@ class ExternalRun:
         stats = await self.admin.stats()
         now = self.clock.now()
         m = self.metrics
+        if self.log_requests and now - self._logged_at >= LOG_POLL:
+            self._logged_at = now
+            await self._read_journal(int(stats.get("requests", 0)))
         before = self._stats
         self._stats = stats
         accepted = int(stats.get("messages", 0))
@@ -468,6 +478,26 @@ class ExternalRun:
         m.timeline.add(now, delivered=delivered, requests=max(0, requests), retries=max(0, repeats),
                        in_flight=self.arrivals.waiting)
         m.lag.sample(now - self._start, self.arrivals.waiting)
+
+    async def _read_journal(self, requests: int) -> None:
+        """The requests the endpoint received since the last read, into the metrics' recent requests (the
+        session's request log). What the endpoint cannot know — how long the sink waited, which attempt it
+        was — is marked unknown (-1)."""
+        new = requests - self._logged_seq
+        if new <= 0:
+            return
+        for entry in await self.admin.requests(min(new, REQUEST_LOG_SIZE)):
+            seq = int(entry.get("seq", 0))
+            if seq <= self._logged_seq:
+                continue
+            outcome = entry.get("status")
+            code = outcome if isinstance(outcome, int) else None
+            self.metrics.recent.append(Attempt(
+                started=self._start + float(entry.get("time", 0.0)), latency=-1.0,
+                method=str(entry.get("method", "")), status=code, error=None if code is not None else str(outcome),
+                attempt=-1, messages=int(entry.get("messages") or 0), body_bytes=int(entry.get("body_bytes", 0)),
+                health_check=not entry.get("messages") and entry.get("method") in ("GET", "HEAD", "OPTIONS")))
+        self._logged_seq = requests
 
     async def _finish(self, status: RunStatus) -> RunResult:
         """The last poll and the full ledger question, then the report."""

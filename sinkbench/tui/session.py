@@ -270,6 +270,10 @@ class Session:
     def new_bench(self) -> BenchRun:
         """A bench run of the scenario with the settings as tuned so far; `run()` runs it."""
         self.bench = self._factory(self.tuned_scenario())
+        if self.scenario.is_external:
+            # The program's output joins the request log, and the endpoint's journal fills the log's requests.
+            self.bench.on_sink_output = lambda line: self.builder.event(f"sink: {line}")
+            self.bench.log_requests = True
         self.result = None
         self.error = None
         self.state = "starting"
@@ -403,11 +407,44 @@ class Session:
             self.alerts.append(("error", f"cannot reach {where}: requests fail with connection errors"))
 
     def sink_line(self) -> str:
+        if self.scenario.external is not None:
+            return external_line(self.scenario)
         s, rt = self.sink_settings, self.runtime
         parts = [str(s.batch_mode), f"batch {rt.batch_length}", f"retries {s.max_retries}",
                  f"delay {format_duration(s.retry_delay)}…{format_duration(s.max_retry_delay)}",
                  f"timeout {format_duration(s.timeout)}", str(s.profile)]
         return " · ".join(parts)
+
+    def external_view(self) -> list[tuple[str, list[str]]]:
+        """What the settings form shows for an external sink, read-only: (heading, lines) per section —
+        its command line and environment as run (redacted), feed, readiness, the endpoint's settings now,
+        its last lines of output."""
+        from sinkbench.run.external import command_line, shown_env
+        sc = self.scenario
+        ext, feed = sc.external, sc.feed
+        if ext is None or feed is None:
+            raise ControlError("the sink is sinkbench's engine: s opens its settings form")
+        run = self.bench.external if self.bench is not None else None
+        command = run.command_text if run is not None else command_line(ext.command, ext.secret_values)
+        env = run.env_shown if run is not None else shown_env(ext.env, ext.secret_values)
+        ready = ext.ready
+        when = (f"once {redact_url(ready.url)} answers 2xx (within {format_seconds(ready.timeout)})" if ready.url
+                else f"once a line of its output matches {ready.log!r} (within {format_seconds(ready.timeout)})"
+                if ready.log else f"after {format_seconds(ready.delay)}")
+        options = [f"{k} = {v}" for k, v in feed.options.items()] + ([f"path = {feed.path}"] if feed.path else [])
+        endpoint = [f"{'listening at ' + run.endpoint_url if run is not None else 'starts with the run'}"
+                    f" · identify {sc.endpoint.identify}"]
+        endpoint += [text for _, text in self._endpoint_lines()]
+        view = [("command (read-only: the sink's settings are its own)", [command or "(none: the sink runs on its own)"]),
+                ("runs in", [str(ext.cwd or "")]),
+                ("environment, added to the bench's", [f"{k}={v}" for k, v in env.items()] or ["(none)"]),
+                ("feed", [f"kind = {feed.kind}", *options]),
+                ("ready and settle", [f"feeds {when}", f"settles {format_seconds(ext.settle)} after the last message"]),
+                ("endpoint (break it with the endpoint keys)", endpoint)]
+        if run is not None:
+            tail = run.output_text().splitlines()[-20:]
+            view.append(("its output, last lines (secrets redacted)", tail or ["(nothing yet)"]))
+        return view
 
     # -- breaking the endpoint -------------------------------------------------------------
     async def break_endpoint(self, kind: str, value: Any = None) -> str:
@@ -473,7 +510,8 @@ class Session:
             label = "resumed"
         else:
             bench.pause()
-            label = "paused: polling stops, batches in flight finish"
+            label = ("paused: the feed stops; the sink keeps what it holds" if self.scenario.is_external
+                     else "paused: polling stops, batches in flight finish")
         self._event(label)
         return label
 
@@ -548,6 +586,9 @@ class Session:
     def plan_save(self) -> SavePlan:
         """The changed keys written into the connector file, for a diff preview: sink keys into
         `[plugin_config]`, the runtime's batch_length and poll_interval into the first `[[streams]]` entry."""
+        if self.scenario.is_external:
+            raise ControlError("nothing to save: an external sink's settings are its own (its command, "
+                               "environment and files), not a connector file's")
         target = self.save_target()
         display = self.display(target)
         if not self.changed_keys:
@@ -630,13 +671,23 @@ class Session:
         """The run's result: its report at the end, the run so far while it goes on."""
         if self.result is not None:
             return self.result
-        if self.bench is not None and self.bench.sink is not None:
+        if self.bench is not None and (self.bench.sink is not None or self.bench.external is not None):
             return await self.bench.interim_result()
         raise ControlError("nothing to export yet: the run has not started")
 
     def output_path(self, path: str | Path) -> Path:
         target = Path(path)
         return target if target.is_absolute() else self.cwd / target
+
+
+def external_line(scenario: Scenario) -> str:
+    """An external sink in one line: its program, its feed, when it is ready and how long it may settle."""
+    ext, feed = scenario.external, scenario.feed
+    assert ext is not None and feed is not None
+    from sinkbench.redact import redact_text
+    program = redact_text(Path(ext.command[0]).name, ext.secret_values) if ext.command else "no command"
+    return " · ".join([f"external: {program}", f"{feed.kind} feed", f"settle {format_duration(ext.settle)}",
+                       f"identify {scenario.endpoint.identify}"])
 
 
 def is_html(path: Path) -> bool:

@@ -165,6 +165,10 @@ class DashboardScreen(Screen[None]):
         from sinkbench.tui.screens.settings import SettingsScreen
 
         s = self.session.focused   # side by side: the side with focus
+        if s.scenario.is_external:   # a real program: its settings are its own, shown read-only
+            from sinkbench.tui.screens.external import ExternalSinkScreen
+            self.app.push_screen(ExternalSinkScreen(s.external_view()))
+            return
         initial = initial_values(s.table, s.sink_settings, s.runtime)
 
         def done(validation) -> None:
@@ -284,6 +288,10 @@ class DashboardScreen(Screen[None]):
         from sinkbench.tui.screens.sweep import SweepScreen
 
         s = self.session.focused   # side by side: the side with focus
+        if s.scenario.is_external and s.running:
+            self.notify("a sweep of an external sink runs the program once per combination, on the same feed "
+                        "and ports as this run: sweep once the run has ended", title="sweep", severity="warning")
+            return
         file = s.scenario.file
         tuned = s.sweep_overrides()   # the settings as tuned live
 

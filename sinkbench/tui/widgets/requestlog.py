@@ -111,9 +111,12 @@ how many newer rows are above the view.
                 continue
             method = "HEALTH" if row.health_check else row.method
             outcome = (f"{fit(row.outcome, 8):<8}", marked(code_style(row.outcome), row.outcome in data.unseen))
+            # An external sink's requests come from the endpoint, which cannot know the try or the latency (-1).
+            attempt = str(row.attempt + 1) if row.attempt >= 0 else "–"
+            latency = ms(row.latency * 1000) if row.latency >= 0 else "–"
             lines.append(Content.assemble(
                 (t, "$text-muted"), f"  {method:<6} ", outcome,
-                f" {row.attempt + 1:>3} {row.messages:>6} {size(row.body_bytes):>7} {ms(row.latency * 1000):>8}"))
+                f" {attempt:>3} {row.messages:>6} {size(row.body_bytes):>7} {latency:>8}"))
         if len(lines) == 1:
             text = "no requests yet" if not data.view.filter.active else "no request matches the filter (f changes it)"
             lines.append(Content.styled(fit(text, width), "$text-muted"))
