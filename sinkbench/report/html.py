@@ -153,7 +153,7 @@ def _cards(r: RunResult) -> str:
         card("drain after the outage", fmt.seconds(r.drain)),
         card(f"requests ({fmt.count(t.get('retries'))} retries)", fmt.count(t.get("requests"))),
         card("delivery latency p99", fmt.latency_cell(delivery.get("p99"))),
-        card("failed / undelivered", f"{fmt.count(t.get('failed'))} / {fmt.count(t.get('undelivered'))}",
+        card("failed / undelivered", f"{fmt.result_total(r, 'failed')} / {fmt.result_total(r, 'undelivered')}",
              "bad" if (t.get("failed") or t.get("undelivered")) else ""),
         card("duration", fmt.seconds(r.duration)),
     ]
@@ -384,7 +384,7 @@ def _accounting(r: RunResult) -> list[str]:
     t = r.totals
     rows = []
     for name in (*fmt.MESSAGE_COUNTS, *fmt.HTTP_COUNTS):
-        value = fmt.total_cell(t, name)
+        value = fmt.result_total(r, name)      # an external sink's failed and skipped: n/a
         bad = name in ("lost", "duplicates", "failed", "undelivered") and bool(t.get(name))
         cell = f'<strong class="fail">{value}</strong>' if bad else value
         rows.append([name, cell, esc1(MEANINGS[name])])

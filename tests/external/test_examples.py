@@ -57,3 +57,21 @@ def test_the_syslog_ng_example_runs_as_written(tmp_path: Path) -> None:
     assert len((example / "in.log").read_bytes().splitlines()) == 300
     # Its private files, nothing of the system's.
     assert (example / "run" / "syslog-ng.persist").exists()
+
+
+def test_every_report_shows_what_an_external_sink_keeps_as_na(tmp_path: Path) -> None:
+    html = tmp_path / "r.html"
+    result = run_cli(["run", str(EXAMPLES / "script-sink" / "scenario.toml"), "--html", str(html)],
+                     reports=tmp_path / "out")
+    assert result.code == 0, result.out + result.err
+    totals = result.report["totals"]
+    assert [totals[k] for k in ("failed", "skipped", "undelivered", "message_attempts")] == [None] * 4
+    summary = result.summary.read_text()
+    junit = result.junit.read_text()
+    for text in (result.out, summary, html.read_text()):
+        assert "n/a" in text
+    assert "| 600 | 600 | n/a | n/a | n/a | 0 | 0 |" in summary
+    assert "<system-err>output of the sink's command" in junit and "ready" in junit
+    assert "failed message-attempts" not in result.out and "latency.request" not in result.out
+    # The progress line's last figures carry nothing about failures the bench cannot know.
+    assert "failed or skipped" not in result.err
