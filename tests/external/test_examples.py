@@ -75,3 +75,22 @@ def test_every_report_shows_what_an_external_sink_keeps_as_na(tmp_path: Path) ->
     assert "failed message-attempts" not in result.out and "latency.request" not in result.out
     # The progress line's last figures carry nothing about failures the bench cannot know.
     assert "failed or skipped" not in result.err
+
+
+@pytest.mark.skipif(shutil.which("syslog-ng") is None,
+                    reason="syslog-ng is not installed (Debian: apt-get install syslog-ng-core syslog-ng-mod-http)")
+def test_what_syslog_ng_drops_after_its_retries_is_counted_lost(tmp_path: Path) -> None:
+    """retries(2): a batch refused twice is dropped; the bench counts exactly what never arrived."""
+    example = tmp_path / "syslog-ng"
+    shutil.copytree(EXAMPLES / "syslog-ng", example, ignore=shutil.ignore_patterns("run", "in.log"))
+    conf = example / "syslog-ng.conf"
+    conf.write_text(conf.read_text().replace("retries(10)", "retries(2)"))
+    result = run_cli(["run", str(example / "scenario.toml"), "--set", 'endpoint.faults=[{after = "1s", '
+                      'until = "5s", action = "status", status = 503}]', "--set", 'sink.settle="3s"'],
+                     reports=tmp_path / "out")
+    result.assert_no_traceback()
+    assert result.code == 1, result.out + result.err      # lost == 0 does not hold
+    totals = result.report["totals"]
+    assert totals["lost"] > 0 and totals["delivered"] > 0
+    assert totals["delivered"] + totals["lost"] == totals["total"] == 300
+    assert totals["duplicates"] == 0
