@@ -15,10 +15,8 @@ from sinkbench.hunt.plan import Plan, fault_kind
 from sinkbench.hunt.target import Goal, Verdict
 from sinkbench.metrics.expect import (
     Expectation,
-    format_count,
-    format_ms,
+    format_metric,
     format_seconds,
-    metric_kind,
 )
 from sinkbench.scenario.model import Scenario
 
@@ -112,12 +110,7 @@ def _join(parts: Sequence[str]) -> str:
 
 
 def _shown(metric: str, value: float) -> str:
-    kind = metric_kind(metric)
-    if kind == "distribution":
-        return format_ms(value)
-    if kind == "duration":
-        return format_seconds(value)
-    return format_count(value)
+    return format_metric(metric, value)
 
 
 def _range(metric: str, values: Sequence[float]) -> str:

@@ -449,6 +449,16 @@ def format_seconds(seconds: float) -> str:
     return "0s" if seconds == 0 else format_ms(seconds * 1000.0)
 
 
+def format_metric(metric: str, value: float) -> str:
+    """A metric's value in its own unit: a latency in ms ("4.12ms"), a duration ("1.5s"), a count ("5000")."""
+    kind = metric_kind(metric)
+    if kind == "distribution":
+        return format_ms(value)
+    if kind == "duration":
+        return format_seconds(value)
+    return format_count(value)
+
+
 def _three_digits(x: float) -> str:
     decimals = 2 if x < 10 else 1 if x < 100 else 0
     text = f"{x:.{decimals}f}"

@@ -11,10 +11,7 @@ from collections.abc import Mapping, Sequence
 from sinkbench.metrics.expect import (
     Expectation,
     evaluate,
-    format_count,
-    format_ms,
-    format_seconds,
-    metric_kind,
+    format_metric,
 )
 from sinkbench.run.metrics import RunMetrics
 from sinkbench.run.result import ExpectationResult
@@ -52,11 +49,4 @@ def judge(expectations: Sequence[Expectation], view: MetricsView,
 
 
 def observed_text(metric: str, value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    kind = metric_kind(metric)
-    if kind == "distribution":
-        return format_ms(value)
-    if kind == "duration":
-        return format_seconds(value)
-    return format_count(value)
+    return "unknown" if value is None else format_metric(metric, value)
