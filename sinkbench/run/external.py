@@ -44,7 +44,7 @@ from sinkbench.clock import Clock
 from sinkbench.endpoint.client import AdminClient, AdminError
 from sinkbench.endpoint.settings import settings_to_dict
 from sinkbench.engine.accounting import Attempt
-from sinkbench.errors import InputError, Where
+from sinkbench.errors import BenchError, InputError, Where
 from sinkbench.feed.base import Fed, Feed
 from sinkbench.feed.stdin import SinkGone
 from sinkbench.metrics.expect import format_seconds
@@ -177,6 +177,7 @@ class ExternalRun:
         self._notes: list[str] = []
         self._exit_code: int | None = None
         self._stopped_by_bench = False
+        self._admin_failed: AdminError | None = None
 
     # -- control --------------------------------------------------------------------------
     @property
@@ -279,6 +280,8 @@ class ExternalRun:
                     poller.cancel()
                     with contextlib.suppress(asyncio.CancelledError, AdminError):
                         await poller
+        if self._admin_failed is not None:
+            raise BenchError(f"the mock endpoint stopped answering during the run: {self._admin_failed}")
         return await self._finish(status)
 
     async def _watch_stop(self) -> None:
@@ -436,7 +439,9 @@ class ExternalRun:
             try:
                 await self.poll()
             except AdminError as exc:
-                self._notes.append(f"could not ask the endpoint which messages arrived: {exc}")
+                # Without the endpoint nothing can be judged: the run ends, and the bench could not run (exit 3).
+                self._admin_failed = exc
+                self._end("endpoint")
                 return
             self._polled.set()
             took = time.monotonic() - began

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -116,3 +117,25 @@ def test_a_sink_that_exits_before_it_is_ready_is_reported_not_ready(write: Calla
     assert any("exited with code 2 before it was ready" in note for note in data["notes"]), data["notes"]
     assert data["totals"]["lost"] == 10
     assert "bad config" in result.out
+
+
+def test_an_endpoint_that_dies_mid_run_ends_it_with_exit_3_and_stops_the_sink(write: Callable[..., Path],
+                                                                              tmp_path: Path) -> None:
+    from tests.run.conftest import endpoint_pids, parent_pid
+    command, pids_file = _sink(tmp_path)
+    path = write(scenario(count=100_000, rate=100, command=command, ready='{ log = "^up$" }'))
+    proc = subprocess.Popen([sys.executable, "-m", "sinkbench.cli", "run", str(path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: pids_file.exists() and pids_file.read_text(), 20), "the sink did not start"
+        endpoints = [p for p in endpoint_pids() if parent_pid(p) == proc.pid]
+        assert len(endpoints) == 1
+        os.kill(endpoints[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, (out, err)
+    assert "stopped answering" in err and "Traceback" not in err
+    assert _all_gone(_pids(pids_file))
