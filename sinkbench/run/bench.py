@@ -144,13 +144,17 @@ class BenchRun:
     async def apply_sink_settings(self, settings: SinkSettings, label: str = "sink settings changed") -> None:
         """Live tuning: a new sink with `settings` takes the next batch; the accounting carries on.
 
-        The URL stays the one the run delivers to. The sink being replaced
-        finishes the batch it has and is closed when the run ends. Raises
-        SinkError if the new sink cannot open (then nothing changes).
+        A URL other than the scenario's is where the new sink sends; the
+        scenario's own stays the address the run started with (the embedded
+        endpoint's, for url = "mock"). The sink being replaced finishes the
+        batch it has and is closed when the run ends. Raises SinkError if the
+        new sink cannot open (then nothing changes).
         """
         if self.sink is None or self.runtime is None or self.metrics is None:
             raise RuntimeError("the run has not started")
-        settings = dataclasses.replace(settings, url=self.sink.settings.url)
+        if settings.url == self.scenario.sink.settings.url:
+            started = self._sink_settings(self._endpoint.url if self._endpoint is not None else None)
+            settings = dataclasses.replace(settings, url=started.url)
         ca = getattr(self._endpoint, "ca_pem_path", None)
         if ca and settings.enhanced and not settings.tls_ca_file:
             settings = dataclasses.replace(settings, tls_ca_file=ca)   # the embedded endpoint's own CA

@@ -8,21 +8,26 @@ strings), so `5` is an integer, `1s` a string and `abc` in `max_retries` gets
 "expected an integer, got a string 'abc'". An empty field means "not set":
 the key's default.
 
+Headers are a list of (name, value) rows beside the fields. A secret one
+(a credential header, or a value holding `${VAR}`) is masked on screen, and
+what the form reports about a change never carries its value.
+
 No Textual here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sinkbench.config.connector import RUNTIME_BATCH_LENGTH, RUNTIME_POLL_INTERVAL
 from sinkbench.config.load import U32_MAX, LoadedSink, resolve_sink, shown_int
-from sinkbench.config.settings import ENHANCED_KEYS, SinkSettings
+from sinkbench.config.settings import ENHANCED_KEYS, Method, SinkSettings
 from sinkbench.durations import DurationError, format_duration, parse_duration
 from sinkbench.errors import InputErrors, Where
+from sinkbench.redact import REDACTED, is_secret_header, redact_text, redact_url
 from sinkbench.runtime import RuntimeSettings
 from sinkbench.tomlsrc import parse_value as toml_value
 
@@ -54,6 +59,9 @@ FIELDS: tuple[Field, ...] = (
     Field("max_retry_delay", "max retry delay", hint="cap on each backoff, e.g. 30s"),
     Field("timeout", "timeout", hint="total time of one attempt, e.g. 30s"),
     Field("success_status_codes", "success codes", hint="e.g. 200, 201, 202, 204"),
+    Field("url", "URL", hint="where the sink sends, e.g. http://host:8080/ingest"),
+    Field("method", "method", tuple(str(m) for m in (Method.POST, Method.PUT, Method.PATCH, Method.GET,
+                                                     Method.DELETE, Method.HEAD))),
     Field("profile", "profile", ("iggy", "enhanced")),
     Field("retry_after", "Retry-After", ("honor", "ignore"), enhanced=True),
     Field("jitter", "jitter", ("full", "equal", "none"), enhanced=True),
@@ -62,8 +70,47 @@ FIELDS: tuple[Field, ...] = (
     Field("split_oversize_batches", "split oversize", ("false", "true"), enhanced=True),
     Field("dead_letter_path", "dead letters", enhanced=True, hint="file for messages that finally failed"),
     Field("http2", "HTTP/2", ("false", "true"), enhanced=True),
+    Field("tls_ca_file", "TLS CA file", enhanced=True, hint="PEM file, beside the connector file if relative"),
+    Field("tls_client_cert", "TLS client cert", enhanced=True, hint="PEM file (mutual TLS)"),
+    Field("tls_client_key", "TLS client key", enhanced=True, hint="PEM file (mutual TLS)"),
 )
 FIELD_KEYS = tuple(f.key for f in FIELDS)
+HEADERS = "headers"      # the error key of the headers editor, and the prefix of its changes ("headers.NAME")
+
+Header = tuple[str, str]
+
+
+def is_secret_value(name: str, value: str) -> bool:
+    """Whether a header's value is masked: a credential header's, or one that names an environment variable."""
+    return is_secret_header(name) or "${" in value
+
+
+def shown_url(url: str) -> str:
+    """A URL as the form shows it: credentials and token parameters as [redacted] (kept in the table)."""
+    shown = redact_url(url)
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:    # userinfo: say it is there, so an edit cannot drop it unseen
+        shown = shown.replace(f"{scheme}://", f"{scheme}://{REDACTED}@", 1)
+    return shown
+
+
+def is_secret_url(text: str) -> bool:
+    """Whether typed URL text holds credentials or a token parameter (its input is masked then)."""
+    return shown_url(text) != text
+
+
+def initial_headers(table: Mapping[str, Any]) -> tuple[Header, ...]:
+    """The headers the editor starts with: the table's, as written (a `${VAR}` stays unexpanded)."""
+    raw = table.get(HEADERS)
+    if not isinstance(raw, Mapping):
+        return ()
+    return tuple((str(k), value_text(v)) for k, v in raw.items())
+
+
+def _shown_header(name: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    return REDACTED if is_secret_value(name, value) else value
 
 
 def value_text(value: Any) -> str:
@@ -91,6 +138,8 @@ def initial_values(table: Mapping[str, Any], settings: SinkSettings, runtime: Ru
         else:
             v = getattr(settings, f.key)
             out[f.key] = format_duration(v) if f.key in DURATION_KEYS else value_text(v)
+    # Its secrets are never on screen: the field shows them redacted, and leaving it so changes nothing.
+    out["url"] = shown_url(out["url"])
     return out
 
 
@@ -122,6 +171,8 @@ class Validation:
     def describe(self, key: str) -> str:
         """One change as the toast and the timeline show it: "max_retries 5→3 (default)"."""
         before, after = self.changed[key]
+        if key.startswith(f"{HEADERS}."):   # a header has no default: it is added, changed or removed
+            return f"{key} = {after}" if not before else f"{key} removed" if not after else f"{key} {before}→{after}"
         if not after:
             # A cleared field means the key's default: say which value that is ("3→(default)" did not).
             default = self.defaults.get(key, "")
@@ -136,12 +187,12 @@ class Validation:
 
 def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mapping[str, str],
              runtime: RuntimeSettings, env: Mapping[str, str] | None = None, *,
-             file: str | None = None) -> Validation:
+             file: str | None = None, headers: Sequence[Header] | None = None) -> Validation:
     """Lays the fields that changed over `table` and checks the result with the config loader.
 
     `file` is the connector file a save writes into: a relative path typed in a field (dead letters,
     TLS files) means a path beside it, as it will once written there, so the live run and the saved
-    file agree on what it names.
+    file agree on what it names. `headers` are the editor's rows (None: the table's, unchanged).
     """
     env = os.environ if env is None else env
     new = dict(table)
@@ -155,20 +206,31 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
                     new[f.key] = parse_value(f.key, after)
                 else:
                     new.pop(f.key, None)
+            if f.key == "url":   # credentials in a URL stay out of the toast and the timeline
+                changed[f.key] = (shown_url(before), shown_url(after))
+    errors: dict[str, str] = {}
+    if "url" in changed and REDACTED in values.get("url", ""):
+        errors["url"] = f"{REDACTED} stands for the URL's credentials or token: type the whole URL again"
+    secrets: list[str] = []
+    if headers is not None:
+        secrets = [v.strip() for n, v in headers if is_secret_value(n.strip(), v.strip())]
+        _lay_headers(new, table, headers, changed, errors)
     if values.get("profile", "iggy").strip() != "enhanced":
         # Enhanced keys are errors under profile "iggy": switching profile drops them.
         for key in ENHANCED_KEYS:
             new.pop(key, None)
-    errors: dict[str, str] = {}
     warnings: tuple[str, ...] = ()
     loaded = None
     try:
         loaded = resolve_sink(new, lambda key: Where(file=file, key=key), env=env)
-        warnings = tuple(w.message for w in loaded.warnings)
+        warnings = tuple(redact_text(w.message, secrets) for w in loaded.warnings)
     except InputErrors as exc:
         for e in exc.errors:
             key = (e.where.key or "").split(".", 1)[0]
-            errors.setdefault(key if key in FIELD_KEYS else "", e.message if key in FIELD_KEYS else str(e))
+            named = key in FIELD_KEYS or key == HEADERS
+            # A loader message may quote a value: a secret header's is typed here in the clear.
+            message = redact_text(e.message if named else str(e), secrets)
+            errors.setdefault(key if named else "", message)
     batch_length = runtime.batch_length
     # An empty field is the key's default here too: the connectors runtime's (1000, "5ms").
     text = values.get("batch_length", str(batch_length))
@@ -197,13 +259,40 @@ def validate(table: Mapping[str, Any], initial: Mapping[str, str], values: Mappi
                       poll_interval=poll_interval, changed=changed, defaults=defaults)
 
 
+def _lay_headers(new: dict[str, Any], table: Mapping[str, Any], rows: Sequence[Header],
+                 changed: dict[str, tuple[str, str]], errors: dict[str, str]) -> None:
+    """The editor's rows as the new table's `headers`, each changed one in `changed` as `headers.NAME`."""
+    before = dict(initial_headers(table))
+    after: dict[str, str] = {}
+    seen: set[str] = set()
+    for i, (name, value) in enumerate(rows, 1):
+        name, value = name.strip(), value.strip()
+        if not name and not value:
+            continue          # an added row left empty is no header
+        if not name:
+            errors.setdefault(HEADERS, f"header {i}: a value without a name")
+        elif name.lower() in seen:
+            errors.setdefault(HEADERS, f"header '{name}' given twice (names are case-insensitive)")
+        else:
+            seen.add(name.lower())
+            after[name] = value
+    for name in [*before, *(n for n in after if n not in before)]:
+        old, now = before.get(name), after.get(name)
+        if old != now:
+            changed[f"{HEADERS}.{name}"] = (_shown_header(name, old), _shown_header(name, now))
+    if after:
+        new[HEADERS] = after
+    else:
+        new.pop(HEADERS, None)
+
+
 def _default_text(key: str, settings: SinkSettings | None) -> str:
     """The value a cleared field stands for, as the form shows values ("" when unknown or none)."""
     if key == "batch_length":
         return str(RUNTIME_BATCH_LENGTH)
     if key == "poll_interval":
         return format_duration(RUNTIME_POLL_INTERVAL)
-    if settings is None:      # the settings have errors: nothing resolved to read the default from
+    if settings is None or key.startswith(f"{HEADERS}."):   # errors, or a header: it has no default
         return ""
     value = getattr(settings, key)
     return format_duration(value) if key in DURATION_KEYS and value is not None else value_text(value)

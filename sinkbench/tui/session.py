@@ -42,7 +42,7 @@ from sinkbench.scenario.load import parse_set, scenario_from_source
 from sinkbench.scenario.model import Scenario
 from sinkbench.tomlsrc import load_toml
 from sinkbench.tui.faults import LiveFaults, describe_endpoint, endpoint_document
-from sinkbench.tui.form import DURATION_KEYS, FIELD_KEYS, RUNTIME_KEYS, Validation
+from sinkbench.tui.form import DURATION_KEYS, FIELD_KEYS, HEADERS, RUNTIME_KEYS, Validation
 from sinkbench.tui.frames import Frame, FrameBuilder
 
 # The bundled default: the quickstart made continuous, so the session does not end after three seconds.
@@ -608,7 +608,17 @@ class Session:
         runtime = {"batch_length": self.runtime.batch_length,
                    "poll_interval": format_duration(self.runtime.poll_interval)}
         entry = data["streams"][0] if has_stream_entry(data) else None
-        for key in sorted(self.changed_keys, key=FIELD_KEYS.index):
+        held = current.get(HEADERS) if isinstance(current.get(HEADERS), dict) else {}
+        tuned = self.table.get(HEADERS) if isinstance(self.table.get(HEADERS), dict) else {}
+        for key in sorted(self.changed_keys, key=_save_order):
+            if key.startswith(f"{HEADERS}."):   # one header: set, or its line goes when it was removed
+                name = key.split(".", 1)[1]
+                if name not in tuned:
+                    if name in held:
+                        removed.append(key)
+                elif not _same(key, held.get(name), tuned[name]):
+                    changes[key] = tuned[name]
+                continue
             if key in RUNTIME_KEYS:
                 if entry is None:
                     not_written.append(f"{key} = {runtime[key]}: the file has no [[streams]] entry to hold it")
@@ -703,6 +713,11 @@ def _form_keys(items: Sequence[str]) -> list[str]:
                                or (path[0] == "runtime" and path[1] in RUNTIME_KEYS)):
             out.append(path[1])
     return out
+
+
+def _save_order(key: str) -> tuple[int, str]:
+    """The form's order, then headers (`headers.NAME`) by name."""
+    return (FIELD_KEYS.index(key) if key in FIELD_KEYS else len(FIELD_KEYS), key)
 
 
 def _same(key: str, a: Any, b: Any) -> bool:

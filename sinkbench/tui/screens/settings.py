@@ -1,7 +1,9 @@
 """The sink settings form: validated as the user types, with the config loader's own errors under each field.
 
 It never closes on an error; "apply" hands the validated settings back to the
-dashboard, which applies them to the running bench between batches.
+dashboard, which applies them to the running bench between batches. Headers
+are rows of name and value under the fields (added, edited, removed); a secret
+one's value is a password input, so it never shows on screen.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
 from sinkbench.runtime import RuntimeSettings
-from sinkbench.tui.form import FIELDS, Validation, validate
+from sinkbench.tui.form import (
+    FIELDS,
+    HEADERS,
+    Header,
+    Validation,
+    initial_headers,
+    is_secret_url,
+    is_secret_value,
+    validate,
+)
 from sinkbench.tui.screens.dialog import Dialog
 
 
@@ -37,6 +48,7 @@ class SettingsScreen(Dialog[Validation | None]):
         self.env = env
         self.running = running
         self.validation: Validation | None = None
+        self._rows = 0      # header rows made so far: each gets a fresh id (a removed one's may not be reused)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="settings"):
@@ -55,11 +67,48 @@ class SettingsScreen(Dialog[Validation | None]):
                             field.cursor_blink = not self.app.is_headless
                             yield field
                     yield Static("", classes="error", id=f"error-{f.key}")
+                with Horizontal(classes="field", id="row-headers"):
+                    yield Label("headers", classes="label")
+                    yield Button("+ header", id="add-header", compact=True)
+                with Vertical(id="headers"):
+                    for name, value in initial_headers(self.table):
+                        yield self._header_row(name, value)
+                yield Static("", classes="error", id=f"error-{HEADERS}")
             yield Static("", classes="error", id="error-general")
             yield Static("", classes="warning", id="warnings")
             with Horizontal(classes="buttons"):
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    def _header_row(self, name: str = "", value: str = "") -> Horizontal:
+        self._rows += 1
+        n = self._rows
+        inputs = [Input(name, placeholder="name", compact=True, id=f"header-name-{n}", classes="header-name"),
+                  Input(value, placeholder="value", compact=True, password=is_secret_value(name, value),
+                        id=f"header-value-{n}", classes="header-value")]
+        for field in inputs:
+            field.cursor_blink = not self.app.is_headless
+        return Horizontal(*inputs, Button("remove", id=f"header-remove-{n}", classes="remove-header", compact=True),
+                          classes="field header")
+
+    def headers(self) -> list[Header]:
+        """The editor's rows, in order, as typed."""
+        return [(row.query_one(".header-name", Input).value, row.query_one(".header-value", Input).value)
+                for row in self.query_one("#headers").query(".header").results(Horizontal)]
+
+    @on(Button.Pressed, "#add-header")
+    async def add_header(self) -> None:
+        row = self._header_row()
+        await self.query_one("#headers").mount(row)
+        row.query_one(".header-name", Input).focus()
+        self.check()
+
+    @on(Button.Pressed, ".remove-header")
+    async def remove_header(self, event: Button.Pressed) -> None:
+        row = event.button.parent
+        if row is not None:
+            await row.remove()
+        self.check()
 
     def on_mount(self) -> None:
         self.check()
@@ -78,17 +127,26 @@ class SettingsScreen(Dialog[Validation | None]):
     @on(Select.Changed)
     def check(self) -> Validation:
         values = self.values()
+        headers = self.headers()
+        for row in self.query_one("#headers").query(".header").results(Horizontal):
+            name, value = row.query_one(".header-name", Input).value, row.query_one(".header-value", Input)
+            # Masked as soon as it is secret (a credential header's name typed, or a ${VAR} in the value).
+            value.password = is_secret_value(name.strip(), value.value.strip())
+        url = self.query_one("#field-url", Input)
+        # A URL typed with credentials or a token is masked too (as shown first, its secrets read [redacted]).
+        url.password = url.value != self.initial.get("url") and is_secret_url(url.value)
         enhanced = values.get("profile") == "enhanced"
         for f in FIELDS:
             if f.enhanced:
                 self.query_one(f"#row-{f.key}").set_class(not enhanced, "-off")
                 self.query_one(f"#field-{f.key}").disabled = not enhanced
-        v = self.validation = validate(self.table, self.initial, values, self.runtime, self.env, file=self.file)
+        v = self.validation = validate(self.table, self.initial, values, self.runtime, self.env, file=self.file,
+                                       headers=headers)
         # The messages quote what was typed: shown as text, since as markup "[/]" would raise (killing the app)
         # and "[@click=...]" would make a link.
-        for f in FIELDS:
-            error = self.query_one(f"#error-{f.key}", Static)
-            message = v.errors.get(f.key, "")
+        for key in (*(f.key for f in FIELDS), HEADERS):
+            error = self.query_one(f"#error-{key}", Static)
+            message = v.errors.get(key, "")
             error.update(Content(message))
             error.display = bool(message)
         general = self.query_one("#error-general", Static)
