@@ -145,7 +145,8 @@ def _screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def test_headers_url_and_method_reach_the_running_sink_and_the_connector_file(tmp_path, connector):
+async def test_headers_url_method_and_tls_reach_the_running_sink_and_the_connector_file(tmp_path, connector):
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     path = live_scenario(tmp_path, 'connector = "config.toml"\nurl = "mock"')
     app = make_app(open_scenario(path, env={}), bench_factory=in_process, env={}, cwd=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -163,6 +164,9 @@ async def test_headers_url_and_method_reach_the_running_sink_and_the_connector_f
         await _add_header(pilot, form, "X-Trace", "on")              # add one
         form.query_one("#field-url", Input).value = new_url
         form.query_one("#field-method", Select).value = "PUT"
+        form.query_one("#field-profile", Select).value = "enhanced"
+        await pilot.pause()
+        form.query_one("#field-tls_ca_file", Input).value = "ca.pem"     # beside config.toml
         await pilot.pause()
         assert form.headers() == [("X-Custom-Header", "edited"), ("X-Trace", "on")]
         await pilot.press("ctrl+s")
@@ -172,6 +176,7 @@ async def test_headers_url_and_method_reach_the_running_sink_and_the_connector_f
         assert s.headers == (("X-Custom-Header", "edited"), ("X-Trace", "on"))
         assert (s.url, str(s.method)) == (new_url, "PUT")
         assert bench.sink.settings.url == new_url                     # the new sink sends there
+        assert bench.sink.settings.tls_ca_file == str(tmp_path / "ca.pem")
         await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, SaveScreen)
@@ -184,6 +189,8 @@ async def test_headers_url_and_method_reach_the_running_sink_and_the_connector_f
     saved = load_connector(connector, env={}).sink.settings
     assert saved.headers == (("X-Custom-Header", "edited"), ("X-Trace", "on"))
     assert (saved.url, str(saved.method)) == (new_url, "PUT")
+    assert (str(saved.profile), saved.tls_ca_file) == ("enhanced", str(tmp_path / "ca.pem"))
+    assert 'tls_ca_file = "ca.pem"' in connector.read_text()
     text = connector.read_text()
     assert "Authorization" not in text.split("[plugin_config.headers]")[1].split("\n", 4)[-1]
     assert "# Sent with every request, the health check included." in text     # the comments stay
