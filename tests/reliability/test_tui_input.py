@@ -178,7 +178,11 @@ def test_a_bad_value_is_never_applied_nor_saved_and_a_good_one_saves_and_loads_b
                 assert getattr(reloaded, key) == getattr(v.loaded.settings, key), key
         old, new = before.decode().splitlines(), config.read_text().splitlines()
         gone = [line for line in old if line not in new]
-        assert all(line.split("=")[0].strip() in plan.changes for line in gone), gone
+        # A line goes only when its key was changed or reset to its default (removed from the file).
+        assert all(line.split("=")[0].strip() in (*plan.changes, *plan.removed) for line in gone), gone
+        for key in plan.removed:
+            assert key not in connector.source.data.get("plugin_config", {}), key
+            assert getattr(reloaded, key) == getattr(v.loaded.settings, key), key
         event("accepted and written")
 
 
