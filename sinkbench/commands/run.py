@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 HELP = "run scenarios headless: exit code, progress, JSON/JUnit/Markdown/HTML reports"
 DESCRIPTION = """\
@@ -90,7 +94,7 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     import os
     import signal
 
-    from sinkbench.errors import BenchError, InputError
+    from sinkbench.errors import InputError
     from sinkbench.outfile import output_problems
     from sinkbench.report import ProgressLine, summary_text, write_json, write_junit, write_markdown
     from sinkbench.report.html import write_html
@@ -135,15 +139,9 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     for scenario in scenarios:
         # The scenario's warnings are in its summary (and reports), each with its file and line once.
         bench = BenchRun(scenario)
-        try:
-            result = asyncio.run(run_one(bench))
-        except InputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = max(code, 2)
-            continue
-        except BenchError as exc:
-            print(f"error: the bench could not run {scenario.name}: {exc}", file=sys.stderr)
-            code = max(code, 3)
+        result, failed = _run_or_say(run_one(bench), scenario.name)
+        if result is None:
+            code = max(code, failed)
             continue
         source_error = bench.source_error
         result = judge_input(result, source_error)
@@ -174,12 +172,27 @@ def _run(args: argparse.Namespace, color: bool) -> int:
     return code
 
 
-def _run_versus(args: argparse.Namespace, color: bool) -> int:
-    """`run --versus`: each scenario as A and B at once (sinkbench.run.versus), compared."""
+def _run_or_say(run: Coroutine[Any, Any, T], name: str) -> tuple[T | None, int]:
+    """What the bench run `run` returns, or None and the exit code of why it could not run (said on stderr)."""
     import asyncio
-    import os
 
     from sinkbench.errors import BenchError, InputError
+
+    try:
+        return asyncio.run(run), 0
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None, 2
+    except BenchError as exc:
+        print(f"error: the bench could not run {name}: {exc}", file=sys.stderr)
+        return None, 3
+
+
+def _run_versus(args: argparse.Namespace, color: bool) -> int:
+    """`run --versus`: each scenario as A and B at once (sinkbench.run.versus), compared."""
+    import os
+
+    from sinkbench.errors import InputError
     from sinkbench.outfile import output_problems
     from sinkbench.report import summary_text
     from sinkbench.report.versus import (
@@ -211,16 +224,11 @@ def _run_versus(args: argparse.Namespace, color: bool) -> int:
     code = 0
     for pair in pairs:
         sides = (BenchRun(pair.a), BenchRun(pair.b))
-        try:
-            a, b = asyncio.run(_both(sides, quiet=args.quiet))
-        except InputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = max(code, 2)
+        both, failed = _run_or_say(_both(sides, quiet=args.quiet), f"{pair.a.name} A versus B")
+        if both is None:
+            code = max(code, failed)
             continue
-        except BenchError as exc:
-            print(f"error: the bench could not run {pair.a.name} A versus B: {exc}", file=sys.stderr)
-            code = max(code, 3)
-            continue
+        a, b = both
         judged = []
         for side, bench, result in zip("AB", sides, (a, b)):
             source_error = bench.source_error
