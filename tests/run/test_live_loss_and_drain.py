@@ -72,13 +72,13 @@ async def test_live_lost_and_duplicates_never_go_down_and_end_as_the_report() ->
 async def test_live_figures_with_bare_payloads_and_a_retried_body_end_as_the_report() -> None:
     # Request 5 comes early (each message is a request) and is retried well before the 503 window.
     text = synthetic(450, rate=300, batch_length=10, batch_mode="individual", timeout="20s",
-                     sink='include_metadata = false\ntimeout = "150ms"\nmax_retries = 1\nretry_delay = "20ms"',
+                     sink='include_metadata = false\ntimeout = "250ms"\nmax_retries = 1\nretry_delay = "20ms"',
                      endpoint="""\
                      [endpoint]
                      [[endpoint.faults]]
                      requests = [5, 5]
                      action = "delay"
-                     delay = "300ms"
+                     delay = "600ms"
                      [[endpoint.faults]]
                      after = "700ms"
                      until = "1000ms"
@@ -87,7 +87,9 @@ async def test_live_figures_with_bare_payloads_and_a_retried_body_end_as_the_rep
     result, samples, bench = await _sampled_run(text)
     _never_down(samples)
     t = result.totals
-    assert t["duplicates"] == 1 and t["lost"] == t["failed"] > 0, t
+    # Request 5 makes one duplicate; on a loaded machine another answer can also outlast the timeout
+    # and make one more, so the count is at least one, and live and final agree whatever it is.
+    assert t["duplicates"] >= 1 and t["lost"] == t["failed"] > 0, t
     snap = bench.snapshot()
     assert snap is not None and (snap.lost, snap.duplicates) == (t["lost"], t["duplicates"])
 
