@@ -12,6 +12,7 @@ import io
 import os
 import random
 import signal
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -387,51 +388,67 @@ async def test_several_partitions_replay_to_the_same_bodies_per_partition(server
 # ---------------------------------------------------------------- against a real server
 
 
-IGGY_URL = os.environ.get("SINKBENCH_IGGY_URL")
+@pytest.fixture
+def real_server(tmp_path):
+    """A real iggy-server (tests/real_iggy): the test is marked real_iggy and skips, saying why, unbuilt."""
+    from tests.real_iggy.stack import IggyServer, built_dir, live_children
+
+    bin_dir, why = built_dir()
+    if bin_dir is None:
+        pytest.skip(why)
+    server = IggyServer(bin_dir, tmp_path / "server")
+    server.workdir.mkdir()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        assert not live_children([server.proc.pid])
 
 
-@pytest.mark.skipif(not IGGY_URL, reason="SINKBENCH_IGGY_URL is not set: it must name an Iggy 0.9.x server, e.g. "
-                    "iggy+tcp://iggy:iggy@127.0.0.1:8090 (a user that may create streams); none can run here")
-async def test_live_server_record_then_replay_gives_identical_bodies(tmp_path, httpserver):
+@pytest.mark.real_iggy
+async def test_live_server_record_then_replay_gives_identical_bodies(real_server, tmp_path, httpserver):
     from apache_iggy import HeaderKey, IggyClient, Partitioning, SendMessage
     from apache_iggy import HeaderValue as SdkValue
 
     httpserver.expect_request("/ingest").respond_with_data("ok")
-    conn = parse_connection(IGGY_URL)
+    url = real_server.connection
+    conn = parse_connection(url)
+    stream = f"sinkbench-it-{uuid.uuid4().hex[:10]}"
+    # The server refuses the PyPI SDK's create_topic (see tests/real_iggy/stack.py): its REST API makes it.
+    real_server.create_topic(stream, "events", 1)
     admin = IggyClient.from_connection_string(conn.secret)
     await asyncio.wait_for(admin.connect(), 15)
-    stream = f"sinkbench-it-{uuid.uuid4().hex[:10]}"
-    await asyncio.wait_for(admin.create_stream(stream), 15)
-    try:
-        await asyncio.wait_for(admin.create_topic(stream, "events", 1), 15)
-        n = 150
-        messages = [SendMessage(orjson.dumps(payload(i, "json")).decode(), user_headers={
-            HeaderKey.String("x-correlation-id"): SdkValue.String(f"c-{i}"),
-            HeaderKey.String("raw"): SdkValue.Raw(bytes([i % 256, 1])),
-            HeaderKey.String("flag"): SdkValue.Bool(i % 2 == 0),
-            HeaderKey.String("i128"): SdkValue.Int128(-(2**127) + i),
-            HeaderKey.String("u64"): SdkValue.UnsignedInt64(2**64 - 1),
-            HeaderKey.String("f32"): SdkValue.Float32(1.1),
-            HeaderKey.String("f64"): SdkValue.Float64(2.5),
-        }, id=2**100 + i) for i in range(n)]
-        await asyncio.wait_for(admin.send_messages(stream, "events", Partitioning.balanced(), messages), 15)
+    n = 150
+    messages = [SendMessage(orjson.dumps(payload(i, "json")).decode(), user_headers={
+        HeaderKey.String("x-correlation-id"): SdkValue.String(f"c-{i}"),
+        HeaderKey.String("raw"): SdkValue.Raw(bytes([i % 256, 1])),
+        HeaderKey.String("flag"): SdkValue.Bool(i % 2 == 0),
+        HeaderKey.String("i128"): SdkValue.Int128(-(2**127) + i),
+        HeaderKey.String("u64"): SdkValue.UnsignedInt64(2**64 - 1),
+        HeaderKey.String("f32"): SdkValue.Float32(1.1),
+        HeaderKey.String("f64"): SdkValue.Float64(2.5),
+    }, id=2**100 + i) for i in range(n)]
+    await asyncio.wait_for(admin.send_messages(stream, "events", Partitioning.balanced(), messages), 15)
 
-        source = IggySource(conn, stream=stream, topics=["events"], consumer_group="sinkbench-it", count=n,
-                            batch_length=64, poll_interval=0.005)
-        live = await deliver(source, httpserver, "ndjson", 64)
-        out = tmp_path / "live.jsonl.gz"
-        code, stdout, err = run_record(["--connection", IGGY_URL, "--stream", stream, "--topic", "events",
-                                        "--from-start", "--until-end", "--out", str(out), "--quiet"])
-        assert code == 0, err
-        assert f"recorded {n} messages" in stdout
-        replayed = await deliver(read_stream(out), httpserver, "ndjson", 64)
-        assert replayed == live
-        lines = [orjson.loads(line) for body in live for line in body.splitlines()]
-        assert [d["metadata"]["iggy_id"] for d in lines] == [f"{2**100 + i:032x}" for i in range(n)]
-        assert [d["metadata"]["iggy_offset"] for d in lines] == list(range(n))
-        assert lines[3]["metadata"]["iggy_headers"]["f32"] == "1.1"
-    finally:
-        await asyncio.wait_for(admin.delete_stream(stream), 15)
+    source = IggySource(conn, stream=stream, topics=["events"], consumer_group="sinkbench-it", count=n,
+                        batch_length=64, poll_interval=0.005)
+    live = await deliver(source, httpserver, "ndjson", 64)
+    out = tmp_path / "live.jsonl.gz"
+    # The command as a user runs it: its own process (it owns its event loop and signal handlers).
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sinkbench.cli", "record", "--connection", url, "--stream", stream, "--topic",
+        "events", "--from-start", "--until-end", "--out", str(out), "--quiet",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out_b, err_b = await asyncio.wait_for(proc.communicate(), 60)
+    code, stdout, err = proc.returncode, out_b.decode(), err_b.decode()
+    assert code == 0, err
+    assert f"recorded {n} messages" in stdout
+    replayed = await deliver(read_stream(out), httpserver, "ndjson", 64)
+    assert replayed == live
+    lines = [orjson.loads(line) for body in live for line in body.splitlines()]
+    assert [d["metadata"]["iggy_id"] for d in lines] == [f"{2**100 + i:032x}" for i in range(n)]
+    assert [d["metadata"]["iggy_offset"] for d in lines] == list(range(n))
+    assert lines[3]["metadata"]["iggy_headers"]["f32"] == "1.1"
 
 
 def test_command_exits_2_on_an_out_path_with_a_nul(fake_sdk, tmp_path):
