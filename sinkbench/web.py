@@ -21,6 +21,7 @@ does not load (checked before anything listens); 3 when it cannot listen.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import shlex
 import sys
@@ -117,12 +118,21 @@ def _server(command: str, host: str, port: int, *, loopback: bool) -> Any:
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
             app.middlewares.append(guard)
+            app.on_cleanup.append(_collect_session_pipes)
             return app
 
         async def handle_index(self, request: web.Request) -> web.StreamResponse:
             # The page tells the browser where the websocket is: at the address the browser used.
             self.public_url = f"{request.scheme}://{request.host}"
             return await super().handle_index(request)
+
+    async def _collect_session_pipes(app: web.Application) -> None:
+        # A session's subprocess pipes are dropped when its websocket handler ends; collected after the
+        # loop closes, their __del__ schedules on a closed loop and prints a traceback at SIGTERM. Collect
+        # them while the loop still runs, and let their close callbacks run.
+        import gc
+        gc.collect()
+        await asyncio.sleep(0)
 
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
