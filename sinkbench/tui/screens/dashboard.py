@@ -179,7 +179,7 @@ class DashboardScreen(Screen[None]):
                                             file=s.settings_file()), done)
 
     def action_save(self) -> None:
-        from sinkbench.tui.screens.save import SaveScreen
+        from sinkbench.tui.screens.save import preview_and_save
 
         s = self.session.focused   # side by side: the side with focus
         try:
@@ -187,19 +187,7 @@ class DashboardScreen(Screen[None]):
         except ControlError as exc:
             self.notify(str(exc), title="sink: save", severity="warning")
             return
-
-        def done(confirmed: bool | None) -> None:
-            if not confirmed:
-                return
-            try:
-                backup = s.save(plan)
-            except ControlError as exc:
-                self.notify(str(exc), title="sink: save", severity="error")
-                return
-            where = f"; the original is kept as {s.display(backup)}" if backup else ""
-            self.notify(f"saved {', '.join(plan.keys)} into {plan.display}{where}", title="sink: save")
-
-        self.app.push_screen(SaveScreen(plan), done)
+        preview_and_save(self, s, plan, title="sink: save")
 
     # -- the run --------------------------------------------------------------------
     async def action_pause(self) -> None:

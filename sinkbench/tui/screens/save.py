@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from sinkbench.tui.screens.dialog import Dialog
-from sinkbench.tui.session import SavePlan
+from sinkbench.tui.session import ControlError, SavePlan, Session
 from sinkbench.tui.widgets.wrapped import WrappedLines
 
 
@@ -67,3 +68,20 @@ class SaveScreen(Dialog[bool]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+def preview_and_save(screen: Screen, session: Session, plan: SavePlan, *, title: str, verb: str = "saved") -> None:
+    """Show the diff of `plan`; once confirmed, write it (with a backup) and say what went where."""
+
+    def done(confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            backup = session.save(plan)
+        except ControlError as exc:
+            screen.notify(str(exc), title=title, severity="error")
+            return
+        where = f"; the original is kept as {session.display(backup)}" if backup else ""
+        screen.notify(f"{verb} {', '.join(plan.keys)} into {plan.display}{where}", title=title)
+
+    screen.app.push_screen(SaveScreen(plan), done)

@@ -122,7 +122,7 @@ class SweepScreen(FullScreen[None]):
     def action_write(self) -> None:
         from sinkbench.sweep.bestconfig import plan_best
         from sinkbench.tui.screens.prompt import ValuePrompt
-        from sinkbench.tui.screens.save import SaveScreen
+        from sinkbench.tui.screens.save import preview_and_save
 
         result, session = self.result, self.app.session.focused  # type: ignore[attr-defined]
         if result is None:
@@ -134,17 +134,6 @@ class SweepScreen(FullScreen[None]):
             self.notify(str(exc), title="sweep: write", severity="warning")
             return
         display = session.display(target)
-
-        def saved(confirmed: bool | None, plan: SavePlan) -> None:
-            if not confirmed:
-                return
-            try:
-                backup = session.save(plan)
-            except ControlError as exc:
-                self.notify(str(exc), title="sweep: write", severity="error")
-                return
-            where = f"; the original is kept as {session.display(backup)}" if backup else ""
-            self.notify(f"wrote {', '.join(plan.changes)} into {display}{where}", title="sweep: write")
 
         def chosen(text: str | None) -> None:
             if text is None:
@@ -159,7 +148,7 @@ class SweepScreen(FullScreen[None]):
                 self.notify(f"{display} already holds the settings of #{row.rank}", title="sweep: write")
                 return
             plan = SavePlan(target, display, best.plan, {**best.sink, **best.streams}, tuple(best.notes))
-            self.app.push_screen(SaveScreen(plan), lambda confirmed: saved(confirmed, plan))
+            preview_and_save(self, session, plan, title="sweep: write", verb="wrote")
 
         rank, words = write_prompt(result)
         self.app.push_screen(ValuePrompt(f"sweep: write a row's settings into {display}", words, rank,
