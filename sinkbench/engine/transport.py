@@ -1,11 +1,16 @@
-"""Sending one HTTP attempt through httpx, with the connector's pool and TLS settings.
+"""Sending one HTTP attempt, with the connector's pool, TLS, redirect and header rules.
 
-Two httpx transports are available: httpx-aiohttp's (`aiohttp`, the default:
-faster and steadier under concurrency, see bench/transport_compare.py) and
-httpx's own (`httpx`, used for HTTP/2, which aiohttp does not speak). Each
-attempt is bounded by `timeout` as a whole, like reqwest's total timeout —
-httpx's timeouts are per phase, so the bound is an asyncio timeout around the
-request and the reading of its answer.
+HTTP/1.1 goes straight through aiohttp's client (`backend="aiohttp"`, the
+default): at one request in flight it costs a fraction of httpx's
+request/response building (bench/transport_compare.py measures aiohttp alone,
+httpx over aiohttp, and httpx's own transport side by side). httpx's own
+transport (`backend="httpx"`) sends HTTP/2 (`enhanced` + `http2`), which
+aiohttp does not speak. Both put the same requests on the wire and read the
+same answers (tests/engine/test_transport_wire.py): the sink's headers plus
+`Accept: */*` as reqwest sends them, redirects followed by httpx's rules (which
+the aiohttp side reproduces in `redirect`), no cookies kept. Each attempt is
+bounded by `timeout` as a whole, redirects and the answer's body included,
+like reqwest's total timeout: an asyncio timeout around it all.
 """
 
 from __future__ import annotations
@@ -13,15 +18,20 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 from sinkbench.config.settings import POOL_IDLE_TIMEOUT_S, SinkSettings
 from sinkbench.config.tls import ssl_context  # the loader checks the same files with it
 
 EXCERPT_BYTES = 500
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +49,12 @@ class TransportError(Exception):
         self.kind = kind
 
 
+# --- httpx (HTTP/2, and `backend="httpx"`) ----------------------------------------
+
 class _NoCookies(httpx.Cookies):
     """reqwest keeps no cookies unless its cookie store is enabled, which the Iggy sink does
     not do; httpx would keep and send them. Not reading them also saves about a fifth of
-    the client's time per request (bench/engine_throughput.py)."""
+    the client's time per request."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
@@ -56,7 +68,13 @@ class _NoCookies(httpx.Cookies):
 _NOT_REQWEST = ("user-agent", "accept-encoding", "connection")
 
 
-def _without_cookies(client: httpx.AsyncClient) -> httpx.AsyncClient:
+def build_httpx_client(settings: SinkSettings) -> httpx.AsyncClient:
+    # reqwest: pool_max_idle_per_host = max_connections; concurrency is not limited.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.max_connections,
+                          keepalive_expiry=POOL_IDLE_TIMEOUT_S)
+    client = httpx.AsyncClient(verify=ssl_context(settings), limits=limits, timeout=httpx.Timeout(settings.timeout),
+                               http2=settings.enhanced and settings.http2, follow_redirects=True,
+                               max_redirects=MAX_REDIRECTS, trust_env=False)
     # httpx offers no switch for this; its `cookies` setter would copy into a plain jar.
     client._cookies = _NoCookies()
     # The `headers` setter would merge with httpx's defaults, so they are taken out one by one.
@@ -65,27 +83,71 @@ def _without_cookies(client: httpx.AsyncClient) -> httpx.AsyncClient:
     return client
 
 
-def build_client(settings: SinkSettings, backend: str = "aiohttp") -> httpx.AsyncClient:
-    ctx = ssl_context(settings)
-    # reqwest: pool_max_idle_per_host = max_connections; concurrency is not limited.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.max_connections,
-                          keepalive_expiry=POOL_IDLE_TIMEOUT_S)
-    timeout = httpx.Timeout(settings.timeout)
-    if backend == "httpx" or (settings.enhanced and settings.http2):
-        return _without_cookies(httpx.AsyncClient(verify=ctx, limits=limits, timeout=timeout,
-                                                  http2=settings.enhanced and settings.http2,
-                                                  follow_redirects=True, max_redirects=10, trust_env=False))
+# --- aiohttp (HTTP/1.1) --------------------------------------------------------------
 
-    def session() -> aiohttp.ClientSession:
-        # aiohttp keeps every idle connection (no idle cap) until keepalive_timeout.
-        connector = aiohttp.TCPConnector(limit=0, ssl=ctx, keepalive_timeout=POOL_IDLE_TIMEOUT_S)
-        return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                                     cookie_jar=aiohttp.DummyCookieJar())
+class _Request(aiohttp.ClientRequest):
+    """aiohttp adds `Content-Length: 0` to a bodiless DELETE; reqwest (hyper) and httpx only to a
+    bodiless POST, PUT or PATCH, which aiohttp does too."""
 
-    transport = AiohttpTransport(client=session)
-    return _without_cookies(httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=True,
-                                              max_redirects=10, trust_env=False))
+    def update_body_from_data(self, body: Any, *args: Any, **kwargs: Any) -> None:
+        super().update_body_from_data(body, *args, **kwargs)
+        if body is None and self.method == "DELETE" and self.headers.get("Content-Length") == "0":
+            del self.headers["Content-Length"]
 
+
+def build_aiohttp_session(settings: SinkSettings) -> aiohttp.ClientSession:
+    # Every idle connection is kept (aiohttp has no idle cap) until idle for 90 s; concurrency is not limited.
+    connector = aiohttp.TCPConnector(limit=0, ssl=ssl_context(settings), keepalive_timeout=POOL_IDLE_TIMEOUT_S)
+    # Content-Type is skipped too: aiohttp would add application/octet-stream to a bodiless POST; the
+    # sink sets its own on every body. The timeout is the attempt's own (asyncio), so none here.
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+                                 timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_read=None,
+                                                               sock_connect=None),
+                                 request_class=_Request)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+def redirect(hop: Hop, status: int, location: str) -> Hop:
+    """The request a redirect leads to, by httpx's rules (what the engine has always followed).
+
+    303 and 302 turn any method but HEAD into a bodiless GET, 301 turns POST into one;
+    307 and 308 keep method and body. Cookie headers are dropped, Authorization too
+    when the origin changes (unless only http became https on the same host).
+    """
+    method = hop.method
+    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
+        method = "GET"
+    try:
+        url = urljoin(hop.url, location.strip())
+        old, new = _origin(hop.url), _origin(url)
+    except ValueError as exc:
+        raise TransportError("reset", f"reset: invalid URL in Location header: {exc}") from None
+    if new[0] not in _DEFAULT_PORTS:
+        raise TransportError("protocol", f"protocol: redirect to an unsupported scheme: {new[0] or location!r}")
+    headers = {k: v for k, v in hop.headers.items() if k.lower() != "cookie"}
+    if new != old:
+        upgrade = old[0] == "http" and new[0] == "https" and old[1] == new[1] and old[2] == 80 and new[2] == 443
+        drop = ("host",) if upgrade else ("host", "authorization")
+        headers = {k: v for k, v in headers.items() if k.lower() not in drop}
+    body = None if method == "GET" and method != hop.method else hop.body
+    return Hop(method, url, headers, body)
+
+
+# --- errors ----------------------------------------------------------------------
 
 def _chain(exc: BaseException) -> list[BaseException]:
     out = []
@@ -96,11 +158,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def classify_error(exc: BaseException) -> str:
-    """The kind of a transport failure, judged from the original exception.
-
-    httpx-aiohttp maps a refused connection to httpx.ConnectTimeout, so the
-    aiohttp exception underneath is what tells the kinds apart.
-    """
+    """The kind of a transport failure, judged from the original exception."""
     chain = _chain(exc)
     if any(isinstance(e, (ssl.SSLError, ssl.CertificateError, aiohttp.ClientSSLError)) for e in chain):
         return "tls"
@@ -109,30 +167,78 @@ def classify_error(exc: BaseException) -> str:
     if any(isinstance(e, (ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError))
            for e in chain):
         return "reset"
-    if any(isinstance(e, (TimeoutError, aiohttp.ServerTimeoutError, httpx.TimeoutException)) for e in chain):
+    # Any other lost connection (a broken pipe while sending, say): httpx-aiohttp, which the engine
+    # sent through before, turned every aiohttp.ClientConnectionError into httpx.ConnectTimeout, so
+    # these have always been counted as timeouts; kept so that reports do not change meaning.
+    if any(isinstance(e, (TimeoutError, aiohttp.ServerTimeoutError, aiohttp.ClientConnectionError,
+                          httpx.TimeoutException)) for e in chain):
         return "timeout"
     return "protocol"
 
 
 class Transport:
-    """One HTTP client per sink; `attempt` sends once and reads the answer."""
+    """One HTTP client per sink; `attempt` sends once (following redirects) and reads the answer."""
 
     def __init__(self, settings: SinkSettings, backend: str = "aiohttp") -> None:
         self.timeout = settings.timeout
-        self.client = build_client(settings, backend)
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
+        self.client: httpx.AsyncClient | None = None
+        if backend == "httpx" or (settings.enhanced and settings.http2):
+            self.client = build_httpx_client(settings)
+            self._send = self._send_httpx
+        else:
+            # Built lazily, on the running loop (an aiohttp session belongs to the loop it was made on).
+            self._send = self._send_aiohttp
 
     async def attempt(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self.client.request(method, url, headers=headers, content=body)
-                excerpt = response.content[:EXCERPT_BYTES]
+                return await self._send(method, url, headers, body)
         except TimeoutError:
             raise TransportError("timeout", f"no answer within {self.timeout:g}s") from None
         except (httpx.HTTPError, aiohttp.ClientError, OSError, ssl.SSLError, ValueError) as exc:
             kind = classify_error(exc)
             root = _chain(exc)[-1]
             raise TransportError(kind, f"{kind}: {type(root).__name__}: {root}") from None
-        return Reply(response.status_code, response.headers.get("retry-after"), excerpt)
+
+    async def _send_httpx(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        assert self.client is not None
+        response = await self.client.request(method, url, headers=headers, content=body)
+        return Reply(response.status_code, response.headers.get("retry-after"), response.content[:EXCERPT_BYTES])
+
+    def _url(self, url: str) -> URL:
+        # yarl parses and re-quotes a URL string on every request; the sink sends to one URL all the time.
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) > 64:       # redirect targets could be endless; the sink's own URL stays cheap
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url)
+        return parsed
+
+    async def _send_aiohttp(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        session = self._session
+        if session is None:
+            session = self._session = build_aiohttp_session(self._settings)
+        hops = 0
+        while True:
+            async with session.request(method, self._url(url), headers=headers, data=body,
+                                       allow_redirects=False) as response:
+                content = await response.read()     # read to the end, so the connection goes back to the pool
+                status = response.status
+                location = response.headers.get("Location") if status in REDIRECT_STATUSES else None
+                if location is None:
+                    return Reply(status, response.headers.get("Retry-After"), content[:EXCERPT_BYTES])
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                raise TransportError("protocol", f"protocol: more than {MAX_REDIRECTS} redirects")
+            hop = redirect(Hop(method, url, headers, body), status, location)
+            method, url, headers, body = hop.method, hop.url, hop.headers, hop.body
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self.client is not None:
+            await self.client.aclose()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
