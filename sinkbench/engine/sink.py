@@ -93,6 +93,7 @@ class HttpSink:
         self._transport_factory = transport_factory or Transport
         self._transport: Transport | None = None
         self._headers: dict[str, str] = {}
+        self._body_headers: dict[str, str] = {}     # with the batch mode's Content-Type: built once, sent each time
         self._url = settings.url
         self._dead_letter = dead_letter
         self._secrets = settings.secret_values
@@ -106,6 +107,7 @@ class HttpSink:
         if problems:
             raise SinkError("init", problems[0][1])
         self._url, self._headers = request_target(self.settings)
+        self._body_headers = {**self._headers, "Content-Type": self.settings.batch_mode.content_type}
         self._transport = self._transport_factory(self.settings)
         if self.settings.health_check_enabled:
             await self._health_check()
@@ -142,7 +144,7 @@ class HttpSink:
                     health: bool = False, index: int = -1) -> tuple[_SendResult, int | None]:
         """One body through the retry rules (docs/sink.md). Returns the result and the last status seen."""
         assert self._transport is not None
-        headers = self._headers if health else {**self._headers, "Content-Type": self.settings.batch_mode.content_type}
+        headers = self._headers if health else self._body_headers
         policy = self.policy
         stats = self.stats
         clock = self.clock
