@@ -246,3 +246,36 @@ async def test_cancelled_re_poll_keeps_earlier_outcomes_it_had_not_decided_again
     await asyncio.wait({task})
     counts = rt.finish()
     assert (counts.delivered, counts.failed, counts.undelivered) == (5, 5, 40)
+
+
+class _OneByOne:
+    """A source offering only message-by-message iteration (hides SyntheticSource.ready_blocks)."""
+
+    def __init__(self, source) -> None:
+        self.source = source
+
+    def __iter__(self):
+        return iter(self.source)
+
+
+async def test_a_source_in_ready_blocks_is_fed_as_one_by_one_would_be():
+    # Where batches close depends on what was available at each poll, so the two feeds may cut them
+    # differently; what each topic's consumer sends, in what order, and how every message ends may not.
+    from sinkbench.sources.synthetic import SyntheticSource
+
+    source = SyntheticSource(2500, topics=["a", "b", "c"], partitions=2, start_us=0)
+    expected: dict[tuple[str, int], list[int]] = {}
+    for sm in source:
+        expected.setdefault((sm.topic.topic, sm.message.partition), []).append(sm.message.id)
+    doomed = expected[("b", 1)][300]     # the batch carrying this message fails (after_polling: lost)
+    for src in (source, _OneByOne(source)):
+        clock = ManualClock()
+        sink = ScriptedSink(clock, fail=lambda call, msgs: any(m.id == doomed for m in msgs))
+        rt = await run(src, sink, clock, batch_length=100)
+        sent: dict[tuple[str, int], list[int]] = {}
+        for topic, meta, ids in sink.calls:
+            sent.setdefault((topic, meta.partition_id), []).extend(ids)
+        assert sent == expected
+        failed = next(len(ids) for _, _, ids in sink.calls if doomed in ids)
+        c = rt.counts
+        assert (c.fed, c.delivered, c.failed, c.undelivered) == (2500, 2500 - failed, failed, 0)

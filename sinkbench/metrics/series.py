@@ -77,6 +77,13 @@ class LatencySeries:
         for i in range(0, n, step):
             h.record_many(ms[i], min(step, n - i))
 
+    def delivery_weighted(self, now: float, weighted: Sequence[tuple[float, int]]) -> None:
+        """Delivery latencies acknowledged at `now`, as (milliseconds, messages) pairs."""
+        self._at(now)
+        record = self._open["delivery"].record_many
+        for ms, count in weighted:
+            record(ms, count)
+
     def _row(self, second: int) -> dict[str, Any]:
         row: dict[str, Any] = {"t": second}
         for kind in KINDS:

@@ -105,6 +105,9 @@ class Question:
 def _runs(offsets: list[int]) -> list[tuple[int, int]]:
     """Sorted offsets as half-open runs of consecutive ones."""
     offsets.sort()
+    start, end = offsets[0], offsets[-1] + 1
+    if end - start == len(offsets) and offsets == list(range(start, end)):
+        return [(start, end)]     # the usual batch: one partition's consecutive offsets
     out: list[tuple[int, int]] = []
     start = prev = offsets[0]
     for o in offsets[1:]:
@@ -148,10 +151,12 @@ class LossAccount:
         self._identify = Identify(settings, self._endpoint)
 
     # -- the runtime's MessageAccount ------------------------------------------------------
-    def fed(self, topic: SourceTopic, message: Message) -> None:
+    def fed(self, topic: SourceTopic, messages: list[Message]) -> None:
         if self._identify.addressed:
             return      # known by its address, which needs nothing until it settles
-        self._pending[id(message)] = self._count_fed(self._identify.identities(topic, message))
+        identities = self._identify.identities
+        for m in messages:
+            self._pending[id(m)] = self._count_fed(identities(topic, m))
 
     def _count_fed(self, ids: tuple[int, ...]) -> tuple[int, ...]:
         for h in ids:

@@ -50,6 +50,8 @@ _FILLER_BLOCK = 1024
 _FILLER_ALPHABET = string.ascii_letters + string.digits  # never needs JSON escaping: 1 char = 1 byte
 _TOKEN_MUL = 0xD6E8FEB86659FD93  # odd: multiplying by it is a bijection mod 2^64
 TOKEN_LENGTH = len("sb-") + 16
+# Messages made at a time when iterating one by one (a list of them, not the whole stream, is held).
+BLOCK = 256
 
 
 def token_key(seed: int) -> int:
@@ -174,17 +176,47 @@ class SyntheticSource:
         return self.count
 
     def __iter__(self) -> Iterator[SourceMessage]:
+        topics, n_topics, rate = self._topics, len(self._topics), self.rate
+        seq = 0
+        for block in self._blocks(BLOCK):
+            for message in block:
+                yield SourceMessage(topics[seq % n_topics], message, seq / rate if rate else 0.0)
+                seq += 1
+
+    def ready_blocks(self, size: int) -> Iterator[tuple[SourceTopic, list[Message]]] | None:
+        """With rate 0 every message is available at once: the messages in blocks of one topic, each topic's
+        in order (what the runtime feeds a block at a time). None when the source is paced."""
+        if self.rate:
+            return None
+        return self._topic_blocks(size)
+
+    def _topic_blocks(self, size: int) -> Iterator[tuple[SourceTopic, list[Message]]]:
+        topics, n_topics = self._topics, len(self._topics)
+        if n_topics == 1:
+            for block in self._blocks(size):
+                yield topics[0], block
+            return
+        first = 0    # the seq of the block's first message
+        for block in self._blocks(size):
+            for t, topic in enumerate(topics):
+                mine = block[(t - first) % n_topics::n_topics]
+                if mine:
+                    yield topic, mine
+            first += len(block)
+
+    def _blocks(self, size: int) -> Iterator[list[Message]]:
+        """Every message in seq order, `size` at a time."""
         rng = random.Random(self.seed)
         id_base = rng.getrandbits(128)
         id_step = rng.getrandbits(128) | 1  # odd, so seq → id is a bijection mod 2^128
         mix_key = rng.getrandbits(64)
         # A random block repeated: distinct-looking filler without drawing per byte of a large payload.
-        block = "".join(rng.choices(_FILLER_ALPHABET, k=min(self.payload_bytes, _FILLER_BLOCK)))
-        filler = (block * (self.payload_bytes // len(block) + 1))[:self.payload_bytes]
+        chars = "".join(rng.choices(_FILLER_ALPHABET, k=min(self.payload_bytes, _FILLER_BLOCK)))
+        filler = (chars * (self.payload_bytes // len(chars) + 1))[:self.payload_bytes]
         filler_bytes = filler.encode("ascii")
 
         topics, n_topics, n_parts = self._topics, len(self._topics), self.partitions
-        size, schema, headers = self.payload_bytes, self.schema, self.headers
+        size_b, schema, headers = self.payload_bytes, self.schema, self.headers
         start_us, step_us, rate = self.start_us, self._step_us, self.rate
         tokens = self.token
         key = token_key(self.seed) if tokens else 0
@@ -196,34 +228,55 @@ class SyntheticSource:
 
         slices: dict[int, str] = {}   # filler cut to a length: built once, shared by every message of that size
         json_schema, text_schema = schema is Schema.JSON, schema is Schema.TEXT
+        names = [topic.topic for topic in topics]
+        part_digits = [len(str(p)) for p in range(n_parts)]
+        # This loop is the source's whole cost (it feeds 150,000+ messages/s), so what the module docstring
+        # computes per seq is carried from one message to the next instead: topic, partition and offset
+        # count up, the id steps by `id_step`, the digits of seq are known until the next power of ten.
+        t = partition = offset = 0
+        msg_id = id_base & U128_MAX
+        seq_digits, next_ten = 1, 10
+        paced = rate > 0
+        block: list[Message] = []
+        append = block.append
         for seq in range(self.count):
-            t = seq % n_topics
-            rest = seq // n_topics
-            partition = rest % n_parts
-            offset = rest // n_parts
-            topic = topics[t]
+            if seq == next_ten:
+                seq_digits += 1
+                next_ten *= 10
             if json_schema:
-                fill = size - json_base[t] - len(str(seq)) - len(str(partition))
+                fill = size_b - json_base[t] - seq_digits - part_digits[partition]
                 data = slices.get(fill)
                 if data is None:
                     data = slices[fill] = filler[:fill] if fill > 0 else ""
                 if tokens:
-                    payload: Any = {"seq": seq, "topic": topic.topic, "partition": partition,
+                    payload: Any = {"seq": seq, "topic": names[t], "partition": partition,
                                     "token": token_text(key, seq), "data": data}
                 else:
-                    payload = {"seq": seq, "topic": topic.topic, "partition": partition, "data": data}
+                    payload = {"seq": seq, "topic": names[t], "partition": partition, "data": data}
             elif text_schema:
                 prefix = f"seq={seq} {token_text(key, seq)} " if tokens else f"seq={seq} "
-                payload = prefix + filler[:size - len(prefix)]
+                payload = prefix + filler[:size_b - len(prefix)]
             elif tokens:
                 head = seq.to_bytes(8, "big") + token_text(key, seq).encode() + b" "   # ends where the filler starts
-                payload = head + filler_bytes[:size - len(head)]
+                payload = head + filler_bytes[:size_b - len(head)]
             else:
-                payload = seq.to_bytes(8, "big") + filler_bytes[:size - 8]
+                payload = seq.to_bytes(8, "big") + filler_bytes[:size_b - 8]
             # One multiply by an odd constant: a bijection of seq, cheap and well spread enough for a bench.
             mixed = ((seq ^ mix_key) * 0x9E3779B97F4A7C15) & _M64
-            timestamp = start_us + int(seq * step_us)
+            timestamp = start_us + int(seq * step_us) if paced else start_us + seq
             origin = timestamp - (mixed >> 54)  # 0..1023 µs of producer-to-server delay
-            message = Message((id_base + seq * id_step) & U128_MAX, offset, timestamp, payload,
-                              origin if origin > 0 else 0, mixed, headers, partition)
-            yield SourceMessage(topic, message, seq / rate if rate else 0.0)
+            append(Message(msg_id, offset, timestamp, payload, origin if origin > 0 else 0, mixed, headers, partition))
+            if len(block) == size:
+                yield block
+                block = []
+                append = block.append
+            msg_id = (msg_id + id_step) & U128_MAX
+            t += 1
+            if t == n_topics:
+                t = 0
+                partition += 1
+                if partition == n_parts:
+                    partition = 0
+                    offset += 1
+        if block:
+            yield block

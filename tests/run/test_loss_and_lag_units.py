@@ -31,7 +31,7 @@ def test_addressed_messages_are_asked_about_as_runs() -> None:
     account, ledger, r = LossAccount(SinkSettings(url="http://x/")), Ledger(), Recognizer()
     msgs = [_msg(i) for i in range(10)]
     for m in msgs:
-        account.fed(TOPIC, m)
+        account.fed(TOPIC, [m])
     account.settled(TOPIC, msgs[:6])
     ledger.add([r.address("s", "t", 0, i) for i in (0, 1, 2, 4)])
     q = account.question()
@@ -57,7 +57,7 @@ def test_bare_payloads_are_a_multiset() -> None:
     beat = identify.identities(TOPIC, beats[0])
     assert beat == identify.identities(TOPIC, beats[3])       # equal payloads: one identity
     for m in beats:
-        account.fed(TOPIC, m)
+        account.fed(TOPIC, [m])
     ledger.add(list(beat) * 3)                # three of them accepted so far
     account.settled(TOPIC, beats[:2])
     q = account.question()
@@ -77,13 +77,13 @@ def test_a_duplicate_proven_live_is_kept_when_a_copy_is_lost_later() -> None:
     settings = SinkSettings(url="http://x/", batch_mode=BatchMode.RAW)
     account, ledger = LossAccount(settings), Ledger()
     first, second = _msg(0), _msg(1)
-    account.fed(TOPIC, first)
+    account.fed(TOPIC, [first])
     ledger.add(list(Identify(settings).identities(TOPIC, first)) * 2)
     account.settled(TOPIC, [first])
     q = account.question()
     account.learn(q, _answer(ledger, q))
     assert (account.lost, account.duplicates) == (0, 1)
-    account.fed(TOPIC, second)
+    account.fed(TOPIC, [second])
     account.settled(TOPIC, [second])
     full = account.full_question()
     # A bare multiset (2 sent, 2 accepted) would say neither; what the run proved says one of each.
@@ -94,7 +94,7 @@ def test_a_message_no_body_can_carry_is_lost() -> None:
     settings = SinkSettings(url="http://x/", batch_mode=BatchMode.INDIVIDUAL, include_metadata=False)
     account = LossAccount(settings)
     odd = dataclasses.replace(_msg(0), payload=2 ** 70)    # orjson cannot encode it: the sink skips it
-    account.fed(SourceTopic("s", "t", Schema.JSON), odd)
+    account.fed(SourceTopic("s", "t", Schema.JSON), [odd])
     account.settled(SourceTopic("s", "t", Schema.JSON), [odd])
     assert account.lost == 1
 
