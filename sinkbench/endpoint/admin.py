@@ -61,13 +61,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import web
-from aiohttp.web_request import BaseRequest
 
 from sinkbench.endpoint.encoding import BodyEncodingError, decode
+from sinkbench.endpoint.http1 import Request, Response
 from sinkbench.endpoint.ledger import U32_MAX, U64_MAX, token_identity
 from sinkbench.endpoint.settings import parse_endpoint_settings, settings_to_dict
 from sinkbench.errors import InputError, InputErrors
@@ -88,18 +88,16 @@ MAX_PROBLEMS = 20
 MAX_PROBLEM_CHARS = 500
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
+def _json(data: Any, status: int = 200, *, close: bool = False, **headers: str) -> Response:
+    return Response(status, orjson.dumps(data), [("Content-Type", "application/json"), *headers.items()],
+                    close=close)
 
 
-def _error(message: str, status: int = 400, **extra: str) -> web.Response:
-    resp = _json({"error": message}, status)
-    for name, value in extra.items():
-        resp.headers[name] = value
-    return resp
+def _error(message: str, status: int = 400, **headers: str) -> Response:
+    return _json({"error": message}, status, **headers)
 
 
-def _method_not_allowed(allowed: str) -> web.Response:
+def _method_not_allowed(allowed: str) -> Response:
     return _error(f"method not allowed here (use {allowed})", 405, Allow=allowed)
 
 
@@ -132,31 +130,12 @@ def _depth_over(doc: Any, limit: int) -> bool:
     return False
 
 
-async def _read_document(request: BaseRequest) -> bytes | web.Response:
-    """The raw body, or the answer refusing it."""
+def _read_document(request: Request) -> bytes | Response:
+    """The raw body (read whole, up to MAX_ADMIN_BODY, by the HTTP layer), or the answer refusing it."""
+    raw = request.body
     too_large = _error(f"settings document larger than {MAX_ADMIN_BODY} bytes")
-    if request.content_length is not None and request.content_length > MAX_ADMIN_BODY:
+    if raw is None:
         return too_large
-    parts, size = [], 0
-    try:
-        while True:  # the body may come in several pieces
-            async with asyncio.timeout(BODY_STALL_TIMEOUT):
-                chunk = await request.content.readany()
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_ADMIN_BODY:
-                return too_large
-            parts.append(chunk)
-    except web.RequestPayloadError:  # a Content-Encoding that does not decode
-        return _unframed("unreadable request body (its Content-Encoding does not decode)", 400)
-    except TimeoutError:
-        # aiohttp leaves a body whose framing breaks after the handler started (a bad
-        # chunk size, a deflate stream that never ends) waiting for ever; so does a client
-        # that stops sending. Either way no more of it is coming.
-        return _unframed(f"request body stalled: nothing for {BODY_STALL_TIMEOUT:g} s "
-                         "(broken chunking or Content-Encoding, or a client that stopped sending)", 408)
-    raw = b"".join(parts)
     coded = request.headers.get("Content-Encoding")
     if coded is None:
         return raw
@@ -167,10 +146,17 @@ async def _read_document(request: BaseRequest) -> bytes | web.Response:
     return decoded if decoded is not None else too_large
 
 
-def _unframed(message: str, status: int) -> web.Response:
-    resp = _error(message, status)
-    resp.force_close()  # the rest of the stream cannot be framed
-    return resp
+def stalled() -> Response:
+    """The answer to a body that stopped arriving: a client that stopped sending, or chunking or a deflate
+    stream that never ends. Either way no more of it is coming, and the stream cannot be framed."""
+    return _json({"error": f"request body stalled: nothing for {BODY_STALL_TIMEOUT:g} s "
+                           "(broken chunking or Content-Encoding, or a client that stopped sending)"}, 408,
+                 close=True)
+
+
+def unreadable(reason: str) -> Response:
+    """The answer to a body whose framing broke (the HTTP parser's `reason`)."""
+    return _json({"error": f"unreadable request body: {_clip(reason, 200)}"}, 400, close=True)
 
 
 def _object(raw: bytes, what: str, big_ints: bool = False) -> dict[str, Any] | str:
@@ -229,10 +215,10 @@ def _prepare(raw: bytes, fixed: dict[str, Any], current: dict[str, Any] | None =
     return settings, answer
 
 
-async def _change_settings(endpoint: Endpoint, request: BaseRequest, merge: bool) -> web.Response:
+async def _change_settings(endpoint: Endpoint, request: Request, merge: bool) -> Response:
     """PUT (replace) or PATCH (merge) the settings."""
-    raw = await _read_document(request)
-    if isinstance(raw, web.Response):
+    raw = _read_document(request)
+    if isinstance(raw, Response):
         return raw
     # `tls` and `port` are fixed at start: a document that leaves them out keeps the running values.
     fixed = {"tls": endpoint.settings.tls, "port": endpoint.settings.port}
@@ -245,10 +231,10 @@ async def _change_settings(endpoint: Endpoint, request: BaseRequest, merge: bool
         endpoint.apply(settings)
     except InputError as exc:
         return _error(_problems(exc))
-    return web.Response(body=answer, content_type="application/json")
+    return Response(200, answer, [("Content-Type", "application/json")])
 
 
-def _limit(request: BaseRequest) -> int | None | str:
+def _limit(request: Request) -> int | None | str:
     given = request.query.getall("limit", [])
     if not given:
         return None
@@ -266,7 +252,8 @@ def _limit(request: BaseRequest) -> int | None | str:
     return int(digits) if len(digits) <= 18 else 10 ** 18
 
 
-async def handle(endpoint: Endpoint, request: BaseRequest) -> web.Response:
+def handle(endpoint: Endpoint, request: Request) -> Response | Awaitable[Response]:
+    """The answer to an admin call; a coroutine for the one that waits (a settings change)."""
     name = request.path[len("/__sinkbench/"):].rstrip("/")
     method = request.method
     if name == "health":
@@ -284,13 +271,13 @@ async def handle(endpoint: Endpoint, request: BaseRequest) -> web.Response:
         if method == "GET":
             return _json(settings_to_dict(endpoint.settings))
         if method in ("PUT", "PATCH"):
-            return await _change_settings(endpoint, request, merge=method == "PATCH")
+            return _change_settings(endpoint, request, merge=method == "PATCH")
         return _method_not_allowed("GET, PUT, PATCH")
     if name == "ledger":
         if method != "POST":
             return _method_not_allowed("POST")
-        raw = await _read_document(request)
-        if isinstance(raw, web.Response):
+        raw = _read_document(request)
+        if isinstance(raw, Response):
             return raw
         doc = _object(raw, 'the keys "addresses", "identities" and "tokens"', big_ints=True)
         answer = ledger_answer(endpoint, doc) if not isinstance(doc, str) else doc

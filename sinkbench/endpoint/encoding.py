@@ -1,6 +1,6 @@
 """Request bodies sent with `Content-Encoding: gzip` or `deflate`, decoded before the ledger reads them.
 
-The endpoint decodes them itself rather than letting aiohttp do it, for three
+The endpoint decodes them itself rather than in its HTTP layer, for three
 reasons: the output is bounded (a decompression bomb stops at the body cap,
 never fills memory and never costs the CPU to inflate the rest); a stream
 that is cut short is refused, where a lenient decoder hands on what it had;

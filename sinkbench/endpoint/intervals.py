@@ -61,6 +61,12 @@ class IntervalSet:
         self._size += (b - a) - present
         return present
 
+    def covers(self, a: int, b: int) -> bool:
+        """Whether the set holds every integer of `[a, b)` (a non-empty range): one run must, since runs never
+        touch. O(log runs), and unlike `count` it needs no prefix sums, which every change throws away."""
+        i = bisect_right(self._starts, a) - 1
+        return i >= 0 and self._ends[i] >= b
+
     def count(self, a: int, b: int) -> int:
         """How many integers of `[a, b)` the set holds: O(log runs), whatever the range covers, so a question
         about a fragmented ledger costs no more than one about a tidy one."""

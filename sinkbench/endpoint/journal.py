@@ -1,8 +1,8 @@
 """The request journal: the last N requests, for `GET /__sinkbench/requests`.
 
 Recording must cost next to nothing on the request path, so an entry is a
-tuple of references the server already holds (aiohttp's raw header tuple, the
-raw path); redaction and formatting happen only when someone reads the
+tuple of references the server already holds (the raw header tuple, the raw
+path); redaction and formatting happen only when someone reads the
 journal. The ring is bounded, and oversized header blocks are cut before they
 are kept, so a hostile client cannot make the journal large.
 
@@ -75,9 +75,12 @@ def redact_path(raw_path: str, secrets: tuple[str, ...] = ()) -> str:
     return raw_path
 
 
-def keepable_headers(raw: RawHeaders) -> RawHeaders:
-    """`raw` itself when small (the usual case, no copy); else a cut-down copy."""
-    if len(raw) <= _MAX_KEPT_HEADERS and sum(len(k) + len(v) for k, v in raw) <= _MAX_KEPT_HEADER_BYTES:
+def keepable_headers(raw: RawHeaders, size: int | None = None) -> RawHeaders:
+    """`raw` itself when small (the usual case, no copy); else a cut-down copy. `size`: the names' and values'
+    bytes summed, when the caller counted them already."""
+    if size is None:
+        size = sum(len(k) + len(v) for k, v in raw)
+    if len(raw) <= _MAX_KEPT_HEADERS and size <= _MAX_KEPT_HEADER_BYTES:
         return raw
     return tuple((k[:_MAX_KEPT_VALUE], v[:_MAX_KEPT_VALUE]) for k, v in raw[:_MAX_KEPT_HEADERS])
 

@@ -122,12 +122,14 @@ class Recognizer:
     digest of its bytes, below every address.
     """
 
-    __slots__ = ("_salts", "_addresses", "_tokens")
+    __slots__ = ("_salts", "_addresses", "_tokens", "_media")
 
     def __init__(self, identify: str = "iggy", token: str | None = None) -> None:
         """`identify`: "iggy" (envelopes by address), "hash" (every message by a hash) or "token" (every match
         of the `token` pattern, validated by the settings: ASCII, never matching the empty string)."""
         self._salts: dict[tuple[str, str, int], int] = {}
+        # Content-Type header → media type: a sink sends the same one or two on every request.
+        self._media: dict[str | None, str] = {}
         self._addresses = identify == "iggy"
         if identify == "token" and token is None:
             raise ValueError('identify = "token" needs a token pattern')
@@ -142,7 +144,11 @@ class Recognizer:
         """The identities of the messages in one request body (see the module's docstring for an empty one)."""
         if self._tokens is not None:
             return self.tokens(body)
-        media = media_type(content_type)
+        media = self._media.get(content_type)
+        if media is None:
+            if len(self._media) >= _MAX_SALTS:  # a hostile client inventing Content-Types
+                self._media.clear()
+            media = self._media[content_type] = media_type(content_type)
         if not body:
             return [] if not media or media == "application/x-ndjson" else [_EMPTY]
         if media == "application/x-ndjson":
@@ -268,7 +274,7 @@ class Ledger:
             return
         self.messages += n
         first, last = ids[0], ids[-1]
-        if first >= _ADDRESSED and last - first == n - 1 and ids == list(range(first, last + 1)):
+        if first >= _ADDRESSED and last - first == n - 1 and (n == 1 or ids == list(range(first, last + 1))):
             self._addressed.add_range(first, last + 1)  # one partition's next offsets, in order: one run
             self._addressed_messages += n
             return
@@ -313,8 +319,8 @@ class Ledger:
         if not n:
             return False
         first, last = ids[0], ids[-1]
-        if first >= _ADDRESSED and last - first == n - 1 and ids == list(range(first, last + 1)):
-            return self._addressed.count(first, last + 1) == n
+        if first >= _ADDRESSED and last - first == n - 1 and (n == 1 or ids == list(range(first, last + 1))):
+            return self._addressed.covers(first, last + 1)
         addressed, hashed = self._addressed, self._hashed
         return all((h in addressed) if h >= _ADDRESSED else (h in hashed) for h in ids)
 

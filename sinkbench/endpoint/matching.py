@@ -20,7 +20,7 @@ class _Headers(Protocol):
 
 
 class RequestLike(Protocol):
-    """What a matcher reads of a request (aiohttp's request has it)."""
+    """What a matcher reads of a request (`http1.Request` has it)."""
 
     @property
     def method(self) -> str: ...

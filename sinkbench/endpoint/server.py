@@ -1,17 +1,15 @@
-"""The embedded mock endpoint: an aiohttp server that breaks on purpose (docs/endpoint.md).
+"""The embedded mock endpoint: an HTTP server that breaks on purpose (docs/endpoint.md).
 
-aiohttp's low-level server is used rather than an `Application`: its routing
-is the settings' own (fault rules and routes match method, path and headers,
-`matching.py`), and the handler needs the transport itself for the actions
-below HTTP (RST, close, garbage). aiohttp does not decode Content-Encoding
-here: `encoding.py` does, bounded, and the journal keeps the wire size.
+HTTP framing is `http1.py`'s (an asyncio protocol over httptools); this module is the endpoint's
+decisions. Its routing is the settings' own (fault rules and routes match method, path and headers,
+`matching.py`), and the handler gets the transport itself for the actions below HTTP (RST, close,
+garbage). Content-Encoding is decoded here, bounded (`encoding.py`), and the journal keeps the wire size.
 
-The request path is kept short because the endpoint must never be the
-bottleneck (bench/endpoint_throughput.py): one body read, one compiled decision (`faults.Policy`), one
-ledger update, one journal append, one answer. Every action that gives no
-answer hands aiohttp a response whose `prepare` reports a dropped connection,
-which aiohttp treats as the client having gone away: nothing is written and
-nothing is logged.
+The request path is kept short because the endpoint must never be the bottleneck
+(bench/endpoint_throughput.py): the body arrives whole, then one compiled decision (`faults.Policy`),
+one ledger update, one journal append, one answer — all in the call that received the request's last
+bytes, with no task, unless the answer has to wait (latency, `delay`, `slow_body`, `hang`, a body big
+enough to decode in a worker thread, admin calls). Actions that give no answer return `NO_ANSWER`.
 """
 
 from __future__ import annotations
@@ -23,17 +21,15 @@ import logging
 import math
 import socket
 import struct
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
-
-from aiohttp import web
-from aiohttp.web_request import BaseRequest
 
 from sinkbench.clock import Clock, RealClock
 from sinkbench.endpoint import admin
 from sinkbench.endpoint.encoding import BodyEncodingError, decode
 from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.faults import Decision, Policy
+from sinkbench.endpoint.http1 import NO_ANSWER, SENT, HttpServer, Request, Response
 from sinkbench.endpoint.journal import Journal, keepable_headers
 from sinkbench.endpoint.ledger import Ledger, Recognizer
 from sinkbench.endpoint.settings import BODY_CAP, EndpointSettings, RetryAfter
@@ -49,33 +45,17 @@ DECODE_INLINE = 64 * 1024
 # Longer than the idle timeout of the sink's connection pool (90 s in Iggy), so
 # the endpoint never closes a pooled connection the client is about to reuse:
 # that race would show as transport errors the scenario never asked for. It is
-# also what ends a slowloris client: since aiohttp 3.14.4 the timer runs from
-# the connection's start, and a request whose headers never complete leaves the
-# connection idle in aiohttp's eyes, so it is closed when the timer fires.
+# also what ends a slowloris client: the timer runs from the connection's start
+# and from each answer, and a request whose head never completes does not stop it.
 KEEPALIVE_TIMEOUT = 120.0
 HANDSHAKE_TIMEOUT = 10.0
 STOP_GRACE = 0.5
+# Distinct fixed answers remembered with their encoded heads (routes and faults make a handful).
+_MAX_CACHED_ANSWERS = 256
 
 log = logging.getLogger(__name__)
 
-
-def _quiet_logger() -> logging.Logger:
-    # aiohttp logs every malformed request from a client at ERROR with a
-    # traceback; surviving bad clients is the endpoint's job, not news. A
-    # logger outside the hierarchy, above CRITICAL, keeps that off stderr.
-    quiet = logging.Logger("sinkbench.endpoint.aiohttp", level=logging.CRITICAL + 1)
-    quiet.propagate = False
-    return quiet
-
-
-class _NoAnswer(web.StreamResponse):
-    """What the handler returns when the action already dealt with the connection."""
-
-    async def prepare(self, request: BaseRequest) -> None:  # type: ignore[override]
-        raise ConnectionResetError("no answer, by design")
-
-    async def write_eof(self, data: bytes = b"") -> None:
-        return None
+Answer = Response | Awaitable[Any] | object
 
 
 class _Counters:
@@ -104,55 +84,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _read_body(request: BaseRequest, cap: int) -> tuple[bytes | None, int]:
-    """The whole body and its size; None for the body when over `cap` (read to the end, not kept).
-
-    TimeoutError when the body stops arriving for `admin.BODY_STALL_TIMEOUT`: aiohttp waits for ever on
-    a client that stopped sending, or on chunking or Content-Encoding that breaks after the headers.
-    """
-    content = request.content
-    if content.is_eof():  # the whole body is here already (the usual case): no timer to set
-        return await _read_arrived(content, cap)
-    stall = admin.BODY_STALL_TIMEOUT
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout_at(loop.time() + stall) as deadline:  # one timer, moved on at every chunk
-        chunk = await content.readany()
-        if not chunk or content.is_eof():
-            return chunk, len(chunk)
-        size = len(chunk)
-        parts: list[bytes] | None = [chunk]
-        while True:
-            deadline.reschedule(loop.time() + stall)
-            chunk = await content.readany()
-            if not chunk:
-                break
-            size += len(chunk)
-            if parts is not None:
-                if size > cap:
-                    parts = None
-                else:
-                    parts.append(chunk)
-    return (b"".join(parts) if parts is not None else None), size
-
-
-async def _read_arrived(content: Any, cap: int) -> tuple[bytes | None, int]:
-    parts: list[bytes] = []
-    size = 0
-    while chunk := await content.readany():
-        size += len(chunk)
-        parts.append(chunk)
-    if size > cap:
-        return None, size
-    return (parts[0] if len(parts) == 1 else b"".join(parts)), size
-
-
-def _closing(status: int, text: str) -> web.Response:
-    resp = web.Response(status=status, text=text)
-    resp.force_close()  # the rest of the stream cannot be framed
-    return resp
-
-
-def _abort(request: BaseRequest) -> None:
+def _abort(request: Request) -> None:
     """Drop the connection with a TCP RST: SO_LINGER 0, then close."""
     transport = request.transport
     if transport is None:
@@ -164,6 +96,10 @@ def _abort(request: BaseRequest) -> None:
         except OSError:
             pass
     transport.abort()
+
+
+def _text(status: int, text: str, *, close: bool = False) -> Response:
+    return Response(status, text.encode(), [("Content-Type", "text/plain")], close=close)
 
 
 class Endpoint:
@@ -193,9 +129,10 @@ class Endpoint:
         self._number = 0
         self._t0 = self._clock.now()
         self._policy = Policy(self._settings, self._t0)
+        self._answers: dict[tuple[Any, ...], Response] = {}
         self._body_cap = max(BODY_CAP, self._settings.max_body_bytes)
         self._tls: TlsMaterial | None = None
-        self._web: web.Server | None = None
+        self._http: HttpServer | None = None
         self._listener: asyncio.Server | None = None
         self._stopping: asyncio.Event | None = None
 
@@ -212,21 +149,11 @@ class Endpoint:
 
             self._tls = generate(self.host)
             ssl_ctx = self._tls.server_context()
-        self._web = web.Server(
-            self._handle,
-            handler_cancellation=True,  # a client that goes away cancels its hang/delay
-            access_log=None,
-            logger=_quiet_logger(),
-            keepalive_timeout=self._keepalive_timeout,
-            max_line_size=8190,
-            max_field_size=8190,
-            max_headers=128,
-            auto_decompress=False,  # encoding.py decodes, bounded (see the module's docstring)
-        )
+        self._http = HttpServer(self, keepalive_timeout=self._keepalive_timeout)
         try:
             self._listener = await loop.create_server(
-                self._web, self.host, self.port, ssl=ssl_ctx, backlog=1024,
-                # A client that never finishes its TLS handshake is dropped (aiohttp's keep-alive timer starts
+                self._http, self.host, self.port, ssl=ssl_ctx, backlog=1024,
+                # A client that never finishes its TLS handshake is dropped (the keep-alive timer starts
                 # only once the handshake is done).
                 ssl_handshake_timeout=HANDSHAKE_TIMEOUT if ssl_ctx is not None else None)
         except OSError as exc:
@@ -243,12 +170,13 @@ class Endpoint:
         """Stop listening, end hanging requests and close every connection."""
         if self._listener is None:
             return
-        assert self._stopping is not None and self._web is not None
-        self._stopping.set()
+        assert self._stopping is not None and self._http is not None
+        self._stopping.set()  # hanging requests end now
         self._listener.close()
         # Connections first: on Python 3.12+ wait_closed() waits for all of them, also one still in its
-        # TLS handshake, which aiohttp never saw and so does not close: abort those (3.13+) and bound the wait.
-        await self._web.shutdown(STOP_GRACE)
+        # TLS handshake, which the HTTP layer never saw and so does not close: abort those (3.13+) and bound
+        # the wait.
+        await self._http.shutdown(STOP_GRACE)
         abort_clients = getattr(self._listener, "abort_clients", None)
         if abort_clients is not None:
             abort_clients()
@@ -360,52 +288,77 @@ class Endpoint:
     def recognizer(self) -> Recognizer:
         return self._recognizer
 
+    # --- what the HTTP layer asks (http1.Handler) ------------------------------
+
+    def body_cap(self, request: Request) -> int:
+        """How much of a body to keep: past it, the body is counted and the answer says it was too large."""
+        return admin.MAX_ADMIN_BODY if _is_admin(request) else self._body_cap
+
+    def stall_timeout(self) -> float:
+        return admin.BODY_STALL_TIMEOUT
+
+    def stalled(self, request: Request) -> Response:
+        """The answer to a body that stopped arriving (not a request of the run: not counted)."""
+        if _is_admin(request):
+            return admin.stalled()
+        return _text(408, f"sinkbench mock endpoint: request body stalled for {admin.BODY_STALL_TIMEOUT:g} s\n",
+                     close=True)
+
+    def unreadable(self, request: Request, reason: str) -> Response:
+        """The answer to a body whose framing broke (bad chunking): the client's fault, not counted."""
+        if _is_admin(request):
+            return admin.unreadable(reason)
+        return _text(400, "sinkbench mock endpoint: unreadable request body\n", close=True)
+
     # --- the request path ----------------------------------------------------
 
-    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+    def handle(self, request: Request) -> Answer:
         try:
-            path = request.raw_path
-            # An absolute-form request line (POST http://host/__sinkbench/reset) is an admin call too.
-            if path.startswith(ADMIN_PREFIX) or (not path.startswith("/")
-                                                 and request.rel_url.raw_path.startswith(ADMIN_PREFIX)):
-                return await admin.handle(self, request)
-            return await self._serve(request)
-        except (asyncio.CancelledError, ConnectionError):
-            raise
-        except web.RequestPayloadError:  # a broken body (bad chunking, bad gzip): the client's fault
-            return _closing(400, "sinkbench mock endpoint: unreadable request body\n")
-        except TimeoutError:  # the body stopped arriving (see _read_body)
-            return _closing(408, f"sinkbench mock endpoint: request body stalled for "
-                                 f"{admin.BODY_STALL_TIMEOUT:g} s\n")
+            if _is_admin(request):
+                return admin.handle(self, request)
+            return self._serve(request)
         except Exception:
-            # aiohttp's own logger is silenced (see _quiet_logger), so a bug here must speak for itself.
             log.exception("mock endpoint: error handling %s %s", request.method, request.raw_path)
-            return web.Response(status=500, text="sinkbench mock endpoint: internal error\n")
+            return _text(500, "sinkbench mock endpoint: internal error\n")
 
-    async def _serve(self, request: BaseRequest) -> web.StreamResponse:
-        body, size = await _read_body(request, self._body_cap)
-        headers = request.headers
-        coded = headers.get("Content-Encoding")
-        refused: BodyEncodingError | None = None
-        decoded_size = size
-        if coded is not None and body is not None:
-            try:
-                body = await self._decode(body, coded)
-            except BodyEncodingError as exc:
-                refused, body = exc, None
-            # Past the cap (a decompression bomb): at least one byte over, so a 413 follows as for a large body.
-            decoded_size = len(body) if body is not None else self._body_cap + 1
+    def _serve(self, request: Request) -> Answer:
+        body, size = request.body, request.body_size
+        coded = request.headers.get("Content-Encoding") if body is not None else None
+        if coded is None:
+            return self._decide(request, body, size, size, None)
+        if len(body) > DECODE_INLINE:  # type: ignore[arg-type]
+            return self._serve_decoded_later(request, body, size, coded)  # type: ignore[arg-type]
+        try:
+            decoded = decode(body, coded, self._body_cap)  # type: ignore[arg-type]
+        except BodyEncodingError as exc:
+            return self._decide(request, None, size, self._body_cap + 1, exc)
+        # Past the cap (a decompression bomb): at least one byte over, so a 413 follows as for a large body.
+        return self._decide(request, decoded, size, len(decoded) if decoded is not None else self._body_cap + 1,
+                            None)
+
+    async def _serve_decoded_later(self, request: Request, body: bytes, size: int, coded: str) -> Any:
+        try:
+            decoded = await asyncio.to_thread(decode, body, coded, self._body_cap)
+        except BodyEncodingError as exc:
+            answer = self._decide(request, None, size, self._body_cap + 1, exc)
+        else:
+            answer = self._decide(request, decoded, size,
+                                  len(decoded) if decoded is not None else self._body_cap + 1, None)
+        return await answer if asyncio.iscoroutine(answer) else answer
+
+    def _decide(self, request: Request, body: bytes | None, size: int, decoded_size: int,
+                refused: BodyEncodingError | None) -> Answer:
         clock = self._clock
         now = clock.now()
         self._number = number = self._number + 1
         t = now - self._t0
-        policy = self._policy
         if refused is None:
-            decision = policy.decide(number, t, now, decoded_size, request)
+            decision = self._policy.decide(number, t, now, decoded_size, request)
         else:   # the client's fault: no rule applies to a body that cannot be read
             decision = Decision("answer", refused.status, f"sinkbench mock endpoint: {refused}\n".encode(),
                                 label=str(refused.status))
 
+        headers = request.headers
         content_type = headers.get("Content-Type")
         messages: int | None = None
         repeat = False
@@ -432,64 +385,77 @@ class Endpoint:
             c.faults[decision.fault] = c.faults.get(decision.fault, 0) + 1
         if decision.route >= 0:
             c.routes[decision.route] = c.routes.get(decision.route, 0) + 1
-        self._journal.record((number, t, request.method, request.raw_path, keepable_headers(request.raw_headers),
-                              content_type, size, messages, decision.status or decision.kind))
+        self._journal.record((number, t, request.method, request.raw_path,
+                              keepable_headers(request.raw_headers, request.headers_size), content_type, size,
+                              messages, decision.status or decision.kind))
 
         kind = decision.kind
         if kind == "answer":
             wait = decision.wait + self._policy.sample_latency() if decision.latency else decision.wait
             if wait > 0:
-                await clock.sleep(wait)
-            return self._response(decision, clock)
+                return self._answer_later(decision, wait)
+            return self._response(decision)
         if kind == "slow_body":
-            return await self._slow_body(request, decision, clock)
-        return await self._no_answer(request, kind)
+            return self._slow_body(request, decision)
+        if kind == "hang":
+            return self._hang(request)
+        transport = request.transport
+        if kind == "reset":
+            _abort(request)
+        elif transport is not None:
+            if kind == "malformed":
+                transport.write(MALFORMED)
+            transport.close()  # "close", and after the garbage
+        return NO_ANSWER
 
-    async def _decode(self, body: bytes, coded: str) -> bytes | None:
-        if len(body) <= DECODE_INLINE:
-            return decode(body, coded, self._body_cap)
-        return await asyncio.to_thread(decode, body, coded, self._body_cap)
+    async def _answer_later(self, decision: Decision, wait: float) -> Response:
+        await self._clock.sleep(wait)
+        return self._response(decision)
 
-    def _response(self, d: Decision, clock: Clock) -> web.Response:
-        if d.retry_after is None and not d.body and d.content_type is None:
-            return web.Response(status=d.status)
-        headers = {"Retry-After": _retry_after_value(d.retry_after, clock.wall())} if d.retry_after else {}
-        if d.content_type is not None:  # a route's, as written (aiohttp's content_type= refuses a charset)
-            headers["Content-Type"] = d.content_type
-            return web.Response(status=d.status, body=d.body, headers=headers)
-        return web.Response(status=d.status, body=d.body, headers=headers or None,
-                            content_type="text/plain" if d.body else None)
+    def _response(self, d: Decision) -> Response:
+        if d.retry_after is not None and d.retry_after.as_date:  # the only answer that changes with time
+            return self._build(d)
+        key = (d.status, d.body, d.content_type, d.retry_after)
+        answers = self._answers
+        response = answers.get(key)
+        if response is None:
+            if len(answers) >= _MAX_CACHED_ANSWERS:
+                answers.clear()
+            response = answers[key] = self._build(d)
+        return response
 
-    async def _slow_body(self, request: BaseRequest, d: Decision, clock: Clock) -> web.StreamResponse:
-        resp = web.StreamResponse(status=d.status)
-        resp.content_type = "text/plain"
-        resp.content_length = len(d.body)
-        if d.retry_after is not None:
-            resp.headers["Retry-After"] = _retry_after_value(d.retry_after, clock.wall())
-        await resp.prepare(request)
+    def _build(self, d: Decision) -> Response:
+        headers = [("Retry-After", _retry_after_value(d.retry_after, self._clock.wall()))] if d.retry_after else []
+        if d.content_type is not None:  # a route's, as written
+            headers.append(("Content-Type", d.content_type))
+        elif d.body:
+            headers.append(("Content-Type", "text/plain"))
+        return Response(d.status, d.body, headers)
+
+    async def _slow_body(self, request: Request, d: Decision) -> object:
+        clock = self._clock
+        headers = [("Retry-After", _retry_after_value(d.retry_after, clock.wall()))] if d.retry_after else []
+        headers.append(("Content-Type", "text/plain"))
+        request.send_head(d.status, headers, len(d.body))
         steps = max(1, min(len(d.body), 10))
         chunk = -(-len(d.body) // steps)
         for i in range(steps):
             await clock.sleep(d.wait / steps)
-            await resp.write(d.body[i * chunk:(i + 1) * chunk])
-        await resp.write_eof()
-        return resp
+            request.send(d.body[i * chunk:(i + 1) * chunk])
+            await request.drain()
+        return SENT
 
-    async def _no_answer(self, request: BaseRequest, kind: str) -> web.StreamResponse:
-        transport = request.transport
-        if kind == "reset":
-            _abort(request)
-        elif kind == "close":
-            if transport is not None:
-                transport.close()
-        elif kind == "malformed":
-            if transport is not None:
-                transport.write(MALFORMED)
-                transport.close()
-        elif kind == "hang":
-            # Until the client goes away (aiohttp then cancels this handler)
-            # or the endpoint stops; then the connection is dropped unanswered.
-            assert self._stopping is not None
-            await self._stopping.wait()
-            _abort(request)
-        return _NoAnswer()
+    async def _hang(self, request: Request) -> object:
+        # Until the client goes away (the HTTP layer then cancels this)
+        # or the endpoint stops; then the connection is dropped unanswered.
+        assert self._stopping is not None
+        await self._stopping.wait()
+        _abort(request)
+        return NO_ANSWER
+
+
+def _is_admin(request: Request) -> bool:
+    path = request.raw_path
+    # An absolute-form request line (POST http://host/__sinkbench/reset) is an admin call too.
+    return path.startswith(ADMIN_PREFIX) or (not path.startswith("/")
+                                             and request.rel_url.raw_path.startswith(ADMIN_PREFIX))

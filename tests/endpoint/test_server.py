@@ -23,7 +23,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def request_tasks() -> list[asyncio.Task[object]]:
-    """Tasks handling a request (aiohttp runs each in its own); idle keep-alive connections have none."""
+    """Tasks handling a request (one runs only for an answer that waits); idle keep-alive connections have none."""
     return [t for t in asyncio.all_tasks() if "_handle_request" in t.get_coro().__qualname__]
 
 
