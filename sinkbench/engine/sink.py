@@ -239,9 +239,11 @@ class HttpSink:
 
     def _write_dead_letters(self, topic: TopicMetadata, meta: BatchMetadata, messages: Sequence[Message],
                             result: BatchResult) -> None:
+        if self._dead_letter is None:
+            return
         # Skipped messages (oversize, unencodable) never reach the endpoint either: they are dead letters too.
         failed = [i for i, o in enumerate(result.outcomes) if o is Outcome.FAILED or o is Outcome.SKIPPED]
-        if failed and self._dead_letter is not None:
+        if failed:
             self._dead_letter(topic, meta, [messages[i] for i in failed], [result.reasons.get(i, "") for i in failed])
 
     def _skip(self, result: BatchResult, i: int, category: str, reason: str) -> None:
