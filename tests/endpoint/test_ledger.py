@@ -257,3 +257,74 @@ def test_ledger_memory_per_message_is_bounded() -> None:
         tracemalloc.stop()
     assert ledger.unique == n
     assert current / n < 80, f"{current / n:.0f} bytes per message"
+
+
+# --- a batch of one partition, recognised in bulk --------------------------------------------------------
+
+# 10^400: orjson refuses the body, and the standard parser gives exact integers past 64 bits.
+_ODD_VALUES = [None, True, False, 1, 1.0, -1, 2 ** 64, 2 ** 64 - 1, 2 ** 32, 2 ** 32 - 1, 10 ** 400, "", "s", "0",
+               [], {}]
+_KEYS = [None, "metadata", "iggy_id", "iggy_stream", "iggy_topic", "iggy_partition_id", "iggy_offset"]
+
+
+def _spoilt(values: list[Any], where: int | None, key: str | None, odd: Any, drop: bool) -> list[Any]:
+    """`values` with one message (`where`; None: every one) spoilt: not an object (key None), or `key` dropped or
+    set to `odd`."""
+    values = json.loads(json.dumps(values))
+    if where is None:
+        for i in range(len(values)):
+            values = _spoilt(values, i, key, odd, drop)
+        return values
+    v = values[where]
+    if key is None:
+        values[where] = odd
+    elif key == "metadata":
+        if drop:
+            del v["metadata"]
+        else:
+            v["metadata"] = odd
+    elif drop:
+        del v["metadata"][key]
+    else:
+        v["metadata"][key] = odd
+    return values
+
+
+class _PerMessage(Recognizer):
+    """The recogniser without its bulk path: every message through `_envelope`."""
+
+    __slots__ = ()
+
+    def _one_partition(self, values: list[Any]) -> None:
+        return None
+
+
+def _batch(first_offset: int, n: int = 4) -> list[Any]:
+    return [{"metadata": {**envelope(i)["metadata"], "iggy_offset": first_offset + i}, "payload": {"n": i}}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("first_offset", [0, 2 ** 64 - 4, 2 ** 64 - 2])
+def test_a_batch_of_one_partition_gets_the_identities_each_message_would(first_offset: int) -> None:
+    # The bulk path (`_one_partition`) must agree with the per-message one on anything: each kind of spoilt
+    # message (not an object, no metadata, a missing or odd id, stream, topic, partition or offset: True where
+    # 1 is, 1.0, -1, 2^64, a list...) first, in the middle, last or everywhere sends the batch to the per-message path or
+    # gets the same answer.
+    cases = [_batch(first_offset)] + [
+        _spoilt(_batch(first_offset), where, key, odd, drop)
+        for where in (0, 2, 3, None) for key in _KEYS for odd in _ODD_VALUES for drop in (False, True)
+        if not (drop and key is None)]
+    for values in cases:
+        ndjson_body = b"\n".join(json.dumps(v, separators=(",", ":")).encode() for v in values) + b"\n"
+        array_body = json.dumps(values).encode()
+        for content_type, body in (("application/x-ndjson", ndjson_body), ("application/json", array_body)):
+            assert Recognizer().identities(content_type, body) == _PerMessage().identities(content_type, body), \
+                values
+
+
+def test_a_clean_batch_takes_the_bulk_path() -> None:
+    values = [envelope(i) for i in range(5)]
+    recognizer = Recognizer()
+    assert recognizer._one_partition(values) == [recognizer._envelope(v) for v in values]
+    assert recognizer._one_partition(values[:2] + [{"payload": 1}]) is None
+    assert Recognizer("hash")._one_partition(values) is None
