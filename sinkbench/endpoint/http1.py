@@ -317,7 +317,6 @@ class HttpProtocol(asyncio.Protocol):
         self._size = 0
         self._in_head = False
         self._partial = 0          # bytes of an unfinished header line (bounded: a slowloris header)
-        self._header_done = False
         self._head_error: str | None = None
         # Complete requests not answered yet, and the task of the handler that is running.
         self._queue: deque[Request | tuple[Request | None, Response]] = deque()
@@ -379,7 +378,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._reading:
             return
-        self._header_done = False
+        raw, headers = self._raw, len(self._raw)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -394,8 +393,10 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._parse_error(exc)
             return
-        if self._in_head and not self._header_done:
-            self._partial += len(data)
+        if self._in_head:  # a head that did not arrive whole (rare): bound its unfinished line
+            # No header completed in this chunk: the line goes on. Else what follows the last one is at most
+            # this chunk.
+            self._partial = self._partial + len(data) if self._raw is raw and len(raw) == headers else len(data)
             if self._partial > MAX_LINE + MAX_FIELD + 4:
                 self._fail(None, _plain(400, f"Got more than {MAX_FIELD} bytes when reading a header line."))
                 return
@@ -410,7 +411,6 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._in_head = True
-        self._partial = 0
         self._url = b""
         self._raw = []
         self._names = []
@@ -435,8 +435,6 @@ class HttpProtocol(asyncio.Protocol):
         raw.append((name, value.rstrip(b" \t")))  # llhttp keeps trailing whitespace; HTTP does not
         self._names.append(name.lower())
         self._size += n + v
-        self._header_done = True
-        self._partial = 0
 
     def on_headers_complete(self) -> None:
         self._in_head = False
