@@ -7,8 +7,9 @@ httpx over aiohttp, and httpx's own transport side by side). httpx's own
 transport (`backend="httpx"`) sends HTTP/2 (`enhanced` + `http2`), which
 aiohttp does not speak. Both put the same requests on the wire and read the
 same answers (tests/engine/test_transport_wire.py): the sink's headers plus
-`Accept: */*` as reqwest sends them, redirects followed by httpx's rules (which
-the aiohttp side reproduces in `redirect`), no cookies kept. Each attempt is
+`Accept: */*` as reqwest sends them, redirects followed by reqwest's rules
+(`redirect`, one loop for both; checked against the real connector in
+tests/real_iggy), no cookies kept. Each attempt is
 bounded by `timeout` as a whole, redirects and the answer's body included,
 like reqwest's total timeout: an asyncio timeout around it all.
 """
@@ -73,8 +74,8 @@ def build_httpx_client(settings: SinkSettings) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.max_connections,
                           keepalive_expiry=POOL_IDLE_TIMEOUT_S)
     client = httpx.AsyncClient(verify=ssl_context(settings), limits=limits, timeout=httpx.Timeout(settings.timeout),
-                               http2=settings.enhanced and settings.http2, follow_redirects=True,
-                               max_redirects=MAX_REDIRECTS, trust_env=False)
+                               http2=settings.enhanced and settings.http2, follow_redirects=False,
+                               trust_env=False)   # redirects: `redirect`, as on the aiohttp side
     # httpx offers no switch for this; its `cookies` setter would copy into a plain jar.
     client._cookies = _NoCookies()
     # The `headers` setter would merge with httpx's defaults, so they are taken out one by one.
@@ -122,15 +123,22 @@ class Hop:
 
 
 def redirect(hop: Hop, status: int, location: str) -> Hop:
-    """The request a redirect leads to, by httpx's rules (what the engine has always followed).
+    """The request a redirect leads to, by the rules of the connector's client (reqwest 0.13 with
+    tower-http's redirect layer; the real connector's requests are compared in tests/real_iggy).
 
-    303 and 302 turn any method but HEAD into a bodiless GET, 301 turns POST into one;
-    307 and 308 keep method and body. Cookie headers are dropped, Authorization too
-    when the origin changes (unless only http became https on the same host).
+    301 and 302 turn a POST into a GET without body, Content-Type, Content-Length, Content-Encoding or
+    Transfer-Encoding (any other method goes on unchanged, body and all); 303 does that to every method
+    (HEAD stays HEAD); 307 and 308 keep method, body and headers. To another origin (scheme, host or
+    port) Authorization, Cookie, Cookie2, Proxy-Authorization and WWW-Authenticate are dropped. Every
+    followed request names the one before in `Referer` (without user, password or fragment), except
+    from https to http.
     """
-    method = hop.method
-    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
-        method = "GET"
+    method, body, headers = hop.method, hop.body, dict(hop.headers)
+    if (status in (301, 302) and method == "POST") or status == 303:
+        if method != "HEAD":
+            method = "GET"
+        body = None
+        headers = {k: v for k, v in headers.items() if k.lower() not in _PAYLOAD_HEADERS}
     try:
         url = urljoin(hop.url, location.strip())
         old, new = _origin(hop.url), _origin(url)
@@ -138,13 +146,27 @@ def redirect(hop: Hop, status: int, location: str) -> Hop:
         raise TransportError("reset", f"reset: invalid URL in Location header: {exc}") from None
     if new[0] not in _DEFAULT_PORTS:
         raise TransportError("protocol", f"protocol: redirect to an unsupported scheme: {new[0] or location!r}")
-    headers = {k: v for k, v in hop.headers.items() if k.lower() != "cookie"}
-    if new != old:
-        upgrade = old[0] == "http" and new[0] == "https" and old[1] == new[1] and old[2] == 80 and new[2] == 443
-        drop = ("host",) if upgrade else ("host", "authorization")
-        headers = {k: v for k, v in headers.items() if k.lower() not in drop}
-    body = None if method == "GET" and method != hop.method else hop.body
+    drop = {"host", "referer"} | (_SENSITIVE_HEADERS if new != old else set())
+    headers = {k: v for k, v in headers.items() if k.lower() not in drop}
+    if not (old[0] == "https" and new[0] == "http"):
+        headers["Referer"] = _referer(hop.url)
     return Hop(method, url, headers, body)
+
+
+_PAYLOAD_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding"})
+_SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "cookie2", "proxy-authorization", "www-authenticate"})
+
+
+def _referer(url: str) -> str:
+    """`url` as reqwest names it in Referer: no user or password, no fragment, at least the path "/"."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()) else f"{host}:{port}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}{query}"
 
 
 # --- errors ----------------------------------------------------------------------
@@ -176,6 +198,10 @@ def classify_error(exc: BaseException) -> str:
     return "protocol"
 
 
+# One request, no redirect followed: (status, Location, Retry-After, the whole body).
+_Answer = tuple[int, str | None, str | None, bytes]
+
+
 class Transport:
     """One HTTP client per sink; `attempt` sends once (following redirects) and reads the answer."""
 
@@ -195,7 +221,16 @@ class Transport:
     async def attempt(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._send(method, url, headers, body)
+                hops = 0
+                while True:
+                    status, location, retry_after, content = await self._send(method, url, headers, body)
+                    if location is None or status not in REDIRECT_STATUSES:
+                        return Reply(status, retry_after, content[:EXCERPT_BYTES])
+                    hops += 1
+                    if hops > MAX_REDIRECTS:
+                        raise TransportError("protocol", f"protocol: more than {MAX_REDIRECTS} redirects")
+                    hop = redirect(Hop(method, url, headers, body), status, location)
+                    method, url, headers, body = hop.method, hop.url, hop.headers, hop.body
         except TimeoutError:
             raise TransportError("timeout", f"no answer within {self.timeout:g}s") from None
         except (httpx.HTTPError, aiohttp.ClientError, OSError, ssl.SSLError, ValueError) as exc:
@@ -203,10 +238,11 @@ class Transport:
             root = _chain(exc)[-1]
             raise TransportError(kind, f"{kind}: {type(root).__name__}: {root}") from None
 
-    async def _send_httpx(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+    async def _send_httpx(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> _Answer:
         assert self.client is not None
         response = await self.client.request(method, url, headers=headers, content=body)
-        return Reply(response.status_code, response.headers.get("retry-after"), response.content[:EXCERPT_BYTES])
+        h = response.headers
+        return response.status_code, h.get("location"), h.get("retry-after"), response.content
 
     def _url(self, url: str) -> URL:
         # yarl parses and re-quotes a URL string on every request; the sink sends to one URL all the time.
@@ -217,24 +253,15 @@ class Transport:
             parsed = self._urls[url] = URL(url)
         return parsed
 
-    async def _send_aiohttp(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+    async def _send_aiohttp(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> _Answer:
         session = self._session
         if session is None:
             session = self._session = build_aiohttp_session(self._settings)
-        hops = 0
-        while True:
-            async with session.request(method, self._url(url), headers=headers, data=body,
-                                       allow_redirects=False) as response:
-                content = await response.read()     # read to the end, so the connection goes back to the pool
-                status = response.status
-                location = response.headers.get("Location") if status in REDIRECT_STATUSES else None
-                if location is None:
-                    return Reply(status, response.headers.get("Retry-After"), content[:EXCERPT_BYTES])
-            hops += 1
-            if hops > MAX_REDIRECTS:
-                raise TransportError("protocol", f"protocol: more than {MAX_REDIRECTS} redirects")
-            hop = redirect(Hop(method, url, headers, body), status, location)
-            method, url, headers, body = hop.method, hop.url, hop.headers, hop.body
+        async with session.request(method, self._url(url), headers=headers, data=body,
+                                   allow_redirects=False) as response:
+            content = await response.read()     # read to the end, so the connection goes back to the pool
+            h = response.headers
+            return response.status, h.get("Location"), h.get("Retry-After"), content
 
     async def aclose(self) -> None:
         if self.client is not None:
