@@ -84,6 +84,12 @@ class Headers:
             return default
         return self._raw[self._names.index(want)][1].decode("utf-8", "surrogateescape")
 
+    def value(self, lowered: bytes) -> str | None:
+        """The first value of the header named `lowered` (lower-case bytes): `get` without the name's encoding,
+        for the names the endpoint reads on every request."""
+        names = self._names
+        return self._raw[names.index(lowered)][1].decode("utf-8", "surrogateescape") if lowered in names else None
+
     def getall(self, name: str, default: list[str]) -> list[str]:
         want = name.lower().encode("latin-1")
         if want not in self._names:

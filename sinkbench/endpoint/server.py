@@ -323,7 +323,7 @@ class Endpoint:
 
     def _serve(self, request: Request) -> Answer:
         body, size = request.body, request.body_size
-        coded = request.headers.get("Content-Encoding") if body is not None else None
+        coded = request.headers.value(b"content-encoding") if body is not None else None
         if coded is None:
             return self._decide(request, body, size, size, None)
         if len(body) > DECODE_INLINE:  # type: ignore[arg-type]
@@ -358,8 +358,7 @@ class Endpoint:
             decision = Decision("answer", refused.status, f"sinkbench mock endpoint: {refused}\n".encode(),
                                 label=str(refused.status))
 
-        headers = request.headers
-        content_type = headers.get("Content-Type")
+        content_type = request.headers.value(b"content-type")
         messages: int | None = None
         repeat = False
         if body is not None:
