@@ -1,9 +1,12 @@
-"""How many requests a second the mock endpoint answers, beside a bare aiohttp server.
+"""How many requests a second the mock endpoint answers, beside a bare aiohttp server in the same run.
 
-DESIGN.md §8: the endpoint alone under 32 keep-alive connections, with 3 fault
-rules, the ledger and the journal on, should answer >= 20,000 req/s. Each
-server under test runs in its own process, and so does the load generator, so
-on a 2-core machine each gets a core; the script itself only waits.
+The goal (issue 19): the endpoint, with 3 fault rules, the ledger and the journal
+on, answers >= 1.5x the requests of a bare aiohttp server under the same load
+(the faster of aiohttp's web.Application and low-level Server), and >= 20,000
+req/s under 32 keep-alive connections. Each server under test runs in its own
+process, and so does the load generator, so on a 2-core machine each gets a
+core; the script itself only waits. Beside req/s, each server's CPU time per
+request is printed: on a shared machine the steadier figure.
 
 The load generator is a plain asyncio protocol that keeps one request in
 flight per connection (wrk's model, written in Python because wrk is not
@@ -20,10 +23,20 @@ CPU time per request is printed, which the noise moves less.
 
 A fourth server, a bare asyncio protocol answering a canned response without
 any HTTP framework, shows what Python can do at all on this machine: the
-ceiling that the loopback's system calls leave.
+ceiling that the loopback's system calls leave. With `--wiremock PATH` (the
+standalone jar of WireMock 3.13, e.g. from the npm package `wiremock`, never
+part of this repository) WireMock joins the table, answering 200 to every
+request from one catch-all stub, its request journal capped like ours.
+
+Ingest: the whole runs' hot path is ndjson batches of 1000 messages (500-byte
+Iggy envelopes). Measured two ways: over the loopback (4 connections posting
+such batches to the endpoint process, beside a bare aiohttp server reading the
+same bodies), and in one process with no sockets (the endpoint's request path
+alone: HTTP parsing, decision, ledger, journal), as messages per second of one
+core. Then the ledger alone on 1,000,000 messages, as before.
 
     .venv/bin/python bench/endpoint_throughput.py [--seconds 5] [--rounds 3] [--connections 32]
-                                                  [--client raw|aiohttp|both]
+                                                  [--client raw|aiohttp|both] [--wiremock JAR]
 """
 
 from __future__ import annotations
@@ -48,6 +61,10 @@ from sinkbench.endpoint.process import EndpointProcess
 from sinkbench.endpoint.settings import parse_endpoint_settings
 
 GOAL = 20_000
+GOAL_RATIO = 1.5          # the endpoint against the faster bare aiohttp server
+GOAL_INGEST = 150_000     # ndjson messages a second, one core
+INGEST_CONNECTIONS = 4
+INGEST_BATCHES = 64       # distinct batch bodies the ingest load cycles through
 WARMUP = 1.0
 BODIES = 4096
 _CL = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
@@ -76,6 +93,25 @@ def make_bodies(n: int = BODIES, size: int = 500) -> list[bytes]:
         envelope["payload"]["pad"] = "x" * max(0, pad)
         out.append(orjson.dumps(envelope))
     return out
+
+
+def ndjson_batches(count: int, batch: int = 1000) -> list[bytes]:
+    """`count` ndjson bodies of `batch` distinct envelopes each, offsets running on from body to body."""
+    template = make_bodies(batch)
+    return [_shifted(template, b, batch) for b in range(count)]
+
+
+def _shifted(template: list[bytes], b: int, batch: int) -> bytes:
+    """Batch `b`: distinct messages (the batch number goes into the id), the offsets running on."""
+    prefix = f"{b:08x}".encode()
+    return b"\n".join(line.replace(b'"iggy_id":"00000000', b'"iggy_id":"' + prefix)
+                      .replace(b'"iggy_offset":%d,' % i, b'"iggy_offset":%d,' % (b * batch + i))
+                      for i, line in enumerate(template)) + b"\n"
+
+
+def http_posts(bodies: list[bytes], content_type: str, host: str = "127.0.0.1:80") -> list[bytes]:
+    return [(f"POST /ingest HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+             f"Content-Length: {len(b)}\r\n\r\n").encode() + b for b in bodies]
 
 
 # --- servers under test (each in its own process) -----------------------------
@@ -149,6 +185,54 @@ class BareServer:
         self._proc.join(5)
 
 
+class WireMock:
+    """WireMock standalone (`java -jar`), answering 200 to every request from one catch-all stub."""
+
+    def __init__(self, jar: str) -> None:
+        self.jar = jar
+
+    def __enter__(self) -> WireMock:
+        import json
+        import socket
+        import subprocess
+        import tempfile
+        import urllib.request
+
+        self._root = tempfile.TemporaryDirectory(prefix="sinkbench-wiremock-")
+        mappings = Path(self._root.name) / "mappings"
+        mappings.mkdir()
+        (mappings / "any.json").write_text(json.dumps(
+            {"request": {"method": "ANY", "urlPattern": ".*"}, "response": {"status": 200}}))
+        with socket.socket() as s:  # a free port (WireMock prints none it picked itself)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self._proc = subprocess.Popen(
+            ["java", "-jar", self.jar, "--port", str(port), "--bind-address", "127.0.0.1",
+             "--root-dir", self._root.name, "--disable-banner", "--max-request-journal-entries", "1000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}/"
+        self.pid = self._proc.pid
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "__admin/health", timeout=1):
+                    break
+            except OSError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError(f"WireMock did not start from {self.jar}") from None
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except Exception:
+            self._proc.kill()
+        self._root.cleanup()
+
+
 # --- load generators (run in their own process) -------------------------------
 
 class _Conn(asyncio.Protocol):
@@ -198,14 +282,13 @@ class _Conn(asyncio.Protocol):
             self.lost.set_result(None)
 
 
-async def _raw_load(url: str, connections: int, seconds: float) -> dict[str, Any]:
+async def _raw_load(url: str, connections: int, seconds: float, ingest: bool = False) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     host, port = url.split("//")[1].rstrip("/").split(":")
-    requests = [
-        (f"POST /ingest HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-         f"Content-Length: {len(b)}\r\n\r\n").encode() + b
-        for b in make_bodies()
-    ]
+    if ingest:
+        requests = http_posts(ndjson_batches(INGEST_BATCHES), "application/x-ndjson", f"{host}:{port}")
+    else:
+        requests = http_posts(make_bodies(), "application/json", f"{host}:{port}")
     stats: dict[str, Any] = {"n": 0, "other": 0, "measuring": False, "stop": False}
     protos = []
     for c in range(connections):
@@ -258,6 +341,9 @@ async def _aiohttp_load(url: str, connections: int, seconds: float) -> dict[str,
 
 
 def _load_process(client: str, url: str, connections: int, seconds: float, out: Any) -> None:
+    if client == "ingest":
+        out.send(asyncio.run(_raw_load(url, connections, seconds, ingest=True)))
+        return
     load = _raw_load if client == "raw" else _aiohttp_load
     out.send(asyncio.run(load(url, connections, seconds)))
 
@@ -309,20 +395,15 @@ def ledger_figures(metadata: bool, total: int = 1_000_000, batch: int = 1000) ->
 def _ledger_process(metadata: bool, total: int, batch: int, out: Any) -> None:
     from sinkbench.endpoint.ledger import Ledger, Recognizer
 
-    template = make_bodies(batch)
     ledger = Ledger()
     recognizer = Recognizer()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     elapsed = 0.0
+    template = make_bodies(batch)
     for b in range(total // batch):
-        # Distinct messages per batch: the batch number goes into the id (and payload), the offsets run on.
-        prefix = f"{b:08x}".encode()
-        lines = [line.replace(b'"iggy_id":"00000000', b'"iggy_id":"' + prefix)
-                 .replace(b'"iggy_offset":%d,' % i, b'"iggy_offset":%d,' % (b * batch + i))
-                 for i, line in enumerate(template)]
-        if not metadata:
-            lines = [orjson.dumps(orjson.loads(line)["metadata"]) for line in lines]  # a bare payload, still distinct
-        body = b"\n".join(lines) + b"\n"
+        body = _shifted(template, b, batch)
+        if not metadata:  # a bare payload, still distinct
+            body = b"\n".join(orjson.dumps(orjson.loads(line)["metadata"]) for line in body.split(b"\n")[:-1]) + b"\n"
         t0 = time.perf_counter()
         ledger.add(recognizer.identities("application/x-ndjson", body))
         elapsed += time.perf_counter() - t0
@@ -331,26 +412,95 @@ def _ledger_process(metadata: bool, total: int, batch: int, out: Any) -> None:
     out.send((elapsed, (after - before) / 1024))
 
 
+# --- the endpoint's request path alone, in one process ------------------------
+
+
+class _NullTransport(asyncio.Transport):
+    """Takes the answers and drops them: what is measured is the request path, not the loopback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers = 0
+
+    def write(self, data: Any) -> None:
+        self.answers += 1
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def request_path_figure(batches: int = 300, batch: int = 1000) -> tuple[float, float]:
+    """(ndjson messages/s, individual requests/s) through the endpoint's request path on one core, no sockets:
+    HTTP parsing, the 3-fault decision, ledger, journal and the encoded answer. Measured in a fresh process."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_request_path_process, args=(batches, batch, child))
+    proc.start()
+    result = parent.recv()
+    proc.join(10)
+    return result
+
+
+def _request_path_process(batches: int, batch: int, out: Any) -> None:
+    from sinkbench.endpoint.http1 import HttpServer
+    from sinkbench.endpoint.server import Endpoint
+
+    async def main() -> tuple[float, float]:
+        figures = []
+        for requests, messages in ((http_posts(ndjson_batches(batches, batch), "application/x-ndjson"), batch),
+                                   (http_posts(make_bodies(), "application/json") * 25, 1)):
+            endpoint = Endpoint(parse_endpoint_settings(FAULTS_DOC, None, ()))
+            protocol = HttpServer(endpoint, keepalive_timeout=120.0)()
+            transport = _NullTransport()
+            protocol.connection_made(transport)
+            t0 = time.process_time()
+            for request in requests:
+                protocol.data_received(request)
+            cpu = time.process_time() - t0
+            assert transport.answers == len(requests), transport.answers
+            assert endpoint.stats()["requests"] == len(requests)
+            protocol.connection_lost(None)
+            figures.append(len(requests) * messages / cpu)
+        return figures[0], figures[1]
+
+    out.send(asyncio.run(main()))
+
+
 SERVERS = (
     ("canned", "bare asyncio protocol, canned answer (ceiling)"),
     ("app", "bare aiohttp web.Application"),
     ("server", "bare aiohttp low-level Server"),
     ("endpoint", "sinkbench endpoint: 3 faults, ledger, journal"),
+    ("wiremock", "WireMock 3.13 standalone, one catch-all stub"),
 )
 
 
-def one_round(client: str, connections: int, seconds: float) -> dict[str, dict[str, Any]]:
+def one_round(client: str, connections: int, seconds: float, wiremock: str | None,
+              kinds: tuple[str, ...] = ("canned", "app", "server", "endpoint", "wiremock")) -> dict[str, dict[str, Any]]:
     settings = parse_endpoint_settings(FAULTS_DOC, None, ())
     out = {}
-    for kind, _ in SERVERS:
+    for kind in kinds:
         if kind == "endpoint":
             with EndpointProcess(settings) as ep:
                 assert ep.url is not None and ep.pid is not None
                 out[kind] = measure(client, ep.url, connections, seconds, ep.pid)
+        elif kind == "wiremock":
+            if wiremock is None:
+                continue
+            with WireMock(wiremock) as wm:
+                measure(client, wm.url, connections, seconds, wm.pid)  # the JIT's warm-up, not counted
+                out[kind] = measure(client, wm.url, connections, seconds, wm.pid)
         else:
             with BareServer(kind) as bare:
                 out[kind] = measure(client, bare.url, connections, seconds, bare.pid)
     return out
+
+
+def _median(rounds: list[dict[str, dict[str, Any]]], kind: str, key: str) -> float:
+    return statistics.median(r[kind][key] for r in rounds)
 
 
 def main() -> int:
@@ -359,36 +509,68 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--client", choices=("raw", "aiohttp", "both"), default="raw")
+    parser.add_argument("--wiremock", metavar="JAR", help="WireMock 3.13's standalone jar, to add it to the table")
+    parser.add_argument("--no-ingest", action="store_true", help="skip the ndjson ingest figures")
     parser.add_argument("--no-ledger-check", action="store_true", help="skip the 1,000,000-message ledger figure")
     args = parser.parse_args()
     clients = ["raw", "aiohttp"] if args.client == "both" else [args.client]
+    if args.wiremock is not None and not Path(args.wiremock).is_file():
+        print(f"--wiremock {args.wiremock}: no such file", file=sys.stderr)
+        return 2
 
     print(f"mock endpoint throughput: {args.connections} keep-alive connections, {args.seconds:g} s per "
           f"measurement after {WARMUP:g} s warm-up, median of {args.rounds} rounds; {os.cpu_count()} CPUs; "
           "each server and the load generator in its own process")
     # Other work on the machine moves every figure below; say how busy it was.
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.wiremock is None:
+        print("WireMock: not measured (give --wiremock PATH_TO_wiremock-standalone-3.13.x.jar; "
+              "`npm install wiremock@3.13` ships it)")
     for client in clients:
         label = "raw asyncio sockets, one request in flight per connection" if client == "raw" \
             else "aiohttp ClientSession"
-        print(f"\nload generator: {label}")
-        rounds = [one_round(client, args.connections, args.seconds) for _ in range(args.rounds)]
+        print(f"\nload generator: {label}; 500-byte JSON bodies, one message each")
+        rounds = [one_round(client, args.connections, args.seconds, args.wiremock) for _ in range(args.rounds)]
         med: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         for kind, name in SERVERS:
+            if kind not in rounds[0]:
+                continue
             rps = [r[kind]["rps"] for r in rounds]
-            cpu = statistics.median(r[kind]["cpu_us"] for r in rounds)
-            share = statistics.median(r[kind]["cpu_share"] for r in rounds)
+            cpu[kind] = _median(rounds, kind, "cpu_us")
+            share = _median(rounds, kind, "cpu_share")
             med[kind] = statistics.median(rps)
             spread = ", ".join(f"{x:,.0f}" for x in rps)
-            load = statistics.median(r[kind]["load_share"] for r in rounds)
-            print(f"  {name:<47} {med[kind]:>7,.0f} req/s  ({spread})  server CPU {cpu:4.0f} us/req, "
+            load = _median(rounds, kind, "load_share")
+            print(f"  {name:<47} {med[kind]:>7,.0f} req/s  ({spread})  server CPU {cpu[kind]:4.0f} us/req, "
                   f"{share:.0%} of a core; load generator {load:.0%}")
         faults = sum(r["endpoint"]["non_200"] for r in rounds)
         rps = med["endpoint"]
+        bare = max(("app", "server"), key=lambda k: med[k])
+        ratio = rps / med[bare]
         print(f"  endpoint answers that came from faults: {faults}")
-        print(f"  endpoint / bare web.Application: {rps / med['app']:.0%}; endpoint / bare low-level Server: "
-              f"{rps / med['server']:.0%}; endpoint / canned ceiling: {rps / med['canned']:.0%}")
+        print(f"  endpoint / bare web.Application: {rps / med['app']:.2f}x; endpoint / bare low-level Server: "
+              f"{rps / med['server']:.2f}x; endpoint / canned ceiling: {rps / med['canned']:.0%}"
+              + (f"; endpoint / WireMock: {rps / med['wiremock']:.2f}x" if "wiremock" in med else ""))
+        print(f"  server CPU per request, bare aiohttp ({bare}) / endpoint: {cpu[bare] / cpu['endpoint']:.2f}x")
+        print(f"  goal: endpoint >= {GOAL_RATIO:g}x the faster bare aiohttp server ({bare}): {ratio:.2f}x, "
+              f"{'met' if ratio >= GOAL_RATIO else 'NOT met'}")
         print(f"  goal >= {GOAL:,} req/s: {'met' if rps >= GOAL else 'NOT met'}")
+    if not args.no_ingest:
+        print(f"\ningest: ndjson batches of 1000 envelopes (~500 KB a body), {INGEST_CONNECTIONS} connections, "
+              f"median of {args.rounds} rounds")
+        rounds = [one_round("ingest", INGEST_CONNECTIONS, args.seconds, None, ("server", "endpoint"))
+                  for _ in range(args.rounds)]
+        for kind, name in (("server", "bare aiohttp low-level Server (reads the body)"),
+                           ("endpoint", "sinkbench endpoint: 3 faults, ledger, journal")):
+            msgs = _median(rounds, kind, "rps") * 1000
+            per_msg = _median(rounds, kind, "cpu_us") / 1000
+            print(f"  {name:<47} {msgs:>9,.0f} msg/s  server CPU {per_msg:.2f} us/msg "
+                  f"(one core: {1e6 / per_msg:,.0f} msg/s)")
+        ndjson, individual = request_path_figure()
+        print(f"  endpoint request path alone, no sockets, one core: ndjson batch of 1000 ingest {ndjson:,.0f} "
+              f"msg/s (goal well over {GOAL_INGEST:,}: {'met' if ndjson >= GOAL_INGEST else 'NOT met'}); "
+              f"individual {individual:,.0f} req/s")
     print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if not args.no_ledger_check:
         print("\nledger alone: 1,000,000 distinct ndjson messages, 1,000 per body:")
