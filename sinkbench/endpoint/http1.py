@@ -34,6 +34,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Iterator
+from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import httptools
@@ -110,7 +112,7 @@ class Request:
     """One request, its body read whole (None past the handler's cap; `body_size` counts every byte)."""
 
     __slots__ = ("method", "raw_path", "version", "raw_headers", "headers_size", "headers", "keep_alive", "body",
-                 "body_size", "_protocol", "_url")
+                 "body_size", "_protocol", "_url", "_bodiless")
 
     def __init__(self, method: str, raw_path: str, version: str, raw_headers: RawHeaders, names: list[bytes],
                  headers_size: int, keep_alive: bool, protocol: HttpProtocol) -> None:
@@ -125,6 +127,7 @@ class Request:
         self.body_size = 0
         self._protocol = protocol
         self._url: URL | None = None
+        self._bodiless = False
 
     @property
     def rel_url(self) -> URL:
@@ -148,10 +151,11 @@ class Request:
 
     def send_head(self, status: int, headers: list[tuple[str, str]], content_length: int) -> None:
         """Start an answer whose body follows in `send` calls (`content_length` bytes in all)."""
-        self._protocol.write_head(self, status, headers, content_length)
+        self._bodiless = bodiless(status)
+        self._protocol.write_head(self, status, headers, None if self._bodiless else content_length)
 
     def send(self, data: bytes) -> None:
-        if self.method != "HEAD":
+        if self.method != "HEAD" and not self._bodiless:
             self._protocol.write(data)
 
     async def drain(self) -> None:
@@ -170,20 +174,12 @@ def _relative_url(raw: str) -> URL:
     return url.relative() if url.absolute else url
 
 
-_REASONS: dict[int, str] = {}
+_REASONS = MappingProxyType({s.value: s.phrase for s in HTTPStatus})
 
 
-def _reason(status: int) -> str:
-    reason = _REASONS.get(status)
-    if reason is None:
-        from http import HTTPStatus
-
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-        _REASONS[status] = reason
-    return reason
+def bodiless(status: int) -> bool:
+    """Statuses whose answers have no body, and so no Content-Length (RFC 9110 §6.4.1), as aiohttp sent them."""
+    return status < 200 or status == 204 or status == 304
 
 
 class Response:
@@ -205,14 +201,18 @@ class Response:
         key = (version, keep_alive, head_only)
         data = self._heads.get(key)
         if data is None:
-            data = self._heads[key] = _encode_head(self.status, self.headers, version, keep_alive,
-                                                   len(self.body) if self.body or not head_only else None)
+            length = len(self.body) if (self.body or not head_only) and not bodiless(self.status) else None
+            data = self._heads[key] = _encode_head(self.status, self.headers, version, keep_alive, length)
         return data
+
+    def payload(self, head_only: bool) -> bytes:
+        """What follows the head on the wire."""
+        return b"" if head_only or bodiless(self.status) else self.body
 
 
 def _encode_head(status: int, headers: list[tuple[str, str]], version: str, keep_alive: bool,
                  length: int | None) -> bytes:
-    lines = [f"HTTP/{version} {status} {_reason(status)}"]
+    lines = [f"HTTP/{version} {status} {_REASONS.get(status, '')}"]
     lines += [f"{name}: {value}" for name, value in headers]
     if length is not None:
         lines.append(f"Content-Length: {length}")
@@ -545,7 +545,7 @@ class HttpProtocol(asyncio.Protocol):
         keep = request.keep_alive and not response.close
         head_only = request.method == "HEAD"
         data = response.head(request.version, keep, head_only) + self._server.date.get()
-        transport.write(data if head_only or not response.body else data + response.body)
+        transport.write(data + response.payload(head_only) if response.body else data)
         self._answered(request, not keep)
 
     def _answered(self, request: Request | None, close: bool) -> None:
@@ -558,7 +558,8 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._idle_since = self._loop.time()
 
-    def write_head(self, request: Request, status: int, headers: list[tuple[str, str]], length: int) -> None:
+    def write_head(self, request: Request, status: int, headers: list[tuple[str, str]], length: int | None
+                   ) -> None:
         if self.transport is not None:
             head = _encode_head(status, headers, request.version, request.keep_alive, length)
             self.transport.write(head + self._server.date.get())

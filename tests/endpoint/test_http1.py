@@ -164,3 +164,15 @@ async def test_an_upgrade_request_is_answered_then_the_connection_closes(serve: 
     received, outcome = await raw_exchange(
         ep, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello")
     assert statuses(received) == [b"200"] and outcome == "eof"
+
+
+async def test_answers_that_have_no_body_send_none_whatever_the_settings_say(serve: Serve) -> None:
+    # 1xx, 204 and 304 have no body (RFC 9110 §6.4.1): a route's body there would be read by the client as
+    # the start of the next answer. As aiohttp: neither the body nor a Content-Length.
+    ep = await serve({"routes": [{"path": "/nothing", "status": 204, "body": "x"},
+                                 {"path": "/same", "status": 304, "body": "y"}, {"path": "/fast", "status": 202}]})
+    get = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+    received, _ = await raw_exchange(ep, get % b"/nothing" + get % b"/same" + get % b"/fast", timeout=0.5)
+    assert statuses(received) == [b"204", b"304", b"202"]
+    assert b"Content-Length" not in received.split(b"HTTP/1.1 202")[0]
+    assert b"x" not in received.replace(b"text/plain", b"") and not received.endswith((b"x", b"y"))
