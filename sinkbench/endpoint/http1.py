@@ -224,10 +224,14 @@ def _encode_head(status: int, headers: list[tuple[str, str]], version: str, keep
     return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
 
 
+# What a handler gives back: the answer now, NO_ANSWER or SENT, or a coroutine giving one of those later.
+Answer = Response | _Sentinel | Awaitable[Response | _Sentinel]
+
+
 class Handler(Protocol):
     """What the server calls; the endpoint (server.py) is one."""
 
-    def handle(self, request: Request) -> Response | Awaitable[Response | _Sentinel] | _Sentinel: ...
+    def handle(self, request: Request) -> Answer: ...
 
     def body_cap(self, request: Request) -> int: ...
 

@@ -21,7 +21,7 @@ import logging
 import math
 import socket
 import struct
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sinkbench.clock import Clock, RealClock
@@ -29,7 +29,7 @@ from sinkbench.endpoint import admin
 from sinkbench.endpoint.encoding import BodyEncodingError, decode
 from sinkbench.endpoint.errors import PortInUse
 from sinkbench.endpoint.faults import Decision, Policy
-from sinkbench.endpoint.http1 import NO_ANSWER, SENT, HttpServer, Request, Response
+from sinkbench.endpoint.http1 import NO_ANSWER, SENT, Answer, HttpServer, Request, Response
 from sinkbench.endpoint.journal import Journal, keepable_headers
 from sinkbench.endpoint.ledger import Ledger, Recognizer
 from sinkbench.endpoint.settings import BODY_CAP, EndpointSettings, RetryAfter
@@ -54,8 +54,6 @@ STOP_GRACE = 0.5
 _MAX_CACHED_ANSWERS = 256
 
 log = logging.getLogger(__name__)
-
-Answer = Response | Awaitable[Any] | object
 
 
 class _Counters:
@@ -336,7 +334,7 @@ class Endpoint:
         return self._decide(request, decoded, size, len(decoded) if decoded is not None else self._body_cap + 1,
                             None)
 
-    async def _serve_decoded_later(self, request: Request, body: bytes, size: int, coded: str) -> Any:
+    async def _serve_decoded_later(self, request: Request, body: bytes, size: int, coded: str) -> Answer:
         try:
             decoded = await asyncio.to_thread(decode, body, coded, self._body_cap)
         except BodyEncodingError as exc:
@@ -431,7 +429,7 @@ class Endpoint:
             headers.append(("Content-Type", "text/plain"))
         return Response(d.status, d.body, headers)
 
-    async def _slow_body(self, request: Request, d: Decision) -> object:
+    async def _slow_body(self, request: Request, d: Decision) -> Answer:
         clock = self._clock
         headers = [("Retry-After", _retry_after_value(d.retry_after, clock.wall()))] if d.retry_after else []
         headers.append(("Content-Type", "text/plain"))
@@ -444,7 +442,7 @@ class Endpoint:
             await request.drain()
         return SENT
 
-    async def _hang(self, request: Request) -> object:
+    async def _hang(self, request: Request) -> Answer:
         # Until the client goes away (the HTTP layer then cancels this)
         # or the endpoint stops; then the connection is dropped unanswered.
         assert self._stopping is not None
