@@ -23,6 +23,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,15 @@ class Captured:
     at: float
 
 
+class _QuickStopServer(HTTPServer):
+    """pytest-httpserver with werkzeug's serve loop checking for stop every 50 ms instead of every 500 ms:
+    stop() waited up to half a second per server, twice a case (the loop only polls for shutdown)."""
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.05)
+
+
 @dataclass
 class Capture:
     """A pytest-httpserver that records every request and answers from `answer(n)` (n from 1)."""
@@ -80,7 +91,7 @@ class Capture:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Capture:
-        self.server = HTTPServer(host="127.0.0.1", port=free_port())
+        self.server = _QuickStopServer(host="127.0.0.1", port=free_port())
         self.server.expect_request("").respond_with_handler(self._handle)
         self.server.start()
         return self
@@ -142,6 +153,7 @@ class Sides:
     engine: list[Captured]
     report: dict[str, Any]
     recorded: Path
+    real_log: str = ""     # the connectors runtime's log, whole (it ends with the sink's closing stats)
 
 
 def run_sinkbench(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -220,23 +232,42 @@ def run_engine(case: Case, stream_file: Path, url: str, workdir: Path) -> dict[s
 
 
 def both(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime], case: Case, workdir: Path,
-         answer: Callable[[int], tuple[int, dict[str, str]]] | None = None) -> Sides:
-    """Run one case through both sides, each against its own fresh capture endpoint."""
+         answer: Callable[[int], tuple[int, dict[str, str]]] | None = None, *,
+         real_first_within: float = 30.0) -> Sides:
+    """Run one case through both sides, each against its own fresh capture endpoint.
+
+    The engine's side (`sinkbench record`, then `sinkbench run`) works in a thread while the real runtime
+    delivers and its capture waits to go quiet: the two share only the server, which `record` reads with a
+    consumer of its own that commits nothing (the runtime polls as its consumer group), and every message
+    was produced before either starts, so neither side's requests depend on the other's timing. The real
+    side's waits are unchanged; the engine's second or so of work now happens inside them.
+
+    `real_first_within`: how long the real side gets to send its first request (a case where it sends
+    nothing waits all of it).
+    """
     load(server, case)
-    recorded = record(server, case, workdir / f"{case.name}.jsonl")
     real_cap = Capture(answer or (lambda n: (200, {}))).start()
     engine_cap = Capture(answer or (lambda n: (200, {}))).start()
-    try:
-        runtime = run_real(start_connectors, case, real_cap.url)
-        real_cap.settle()
-        runtime.stop()
-        report = run_engine(case, recorded, engine_cap.url, workdir)
-        # `sinkbench run` has finished: every request it sent has been answered already.
-        engine_cap.settle(quiet=0.2, first_within=1)
-        return Sides(real_cap.requests, engine_cap.requests, report, recorded)
-    finally:
-        real_cap.stop()
-        engine_cap.stop()
+
+    def engine_side() -> tuple[Path, dict[str, Any]]:
+        recorded = record(server, case, workdir / f"{case.name}.jsonl")
+        return recorded, run_engine(case, recorded, engine_cap.url, workdir)
+
+    with ThreadPoolExecutor(1) as pool:
+        engine = pool.submit(engine_side)
+        try:
+            runtime = run_real(start_connectors, case, real_cap.url)
+            real_cap.settle(first_within=real_first_within)
+            runtime.stop()
+            recorded, report = engine.result()
+            # `sinkbench run` has finished: every request it sent has been answered already.
+            engine_cap.settle(quiet=0.2, first_within=1)
+            return Sides(real_cap.requests, engine_cap.requests, report, recorded,
+                         runtime.log.read_text(errors="replace"))
+        finally:
+            wait_for([engine])          # the captures outlive the engine's run, whatever failed
+            real_cap.stop()
+            engine_cap.stop()
 
 
 def comparable_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -66,13 +66,17 @@ SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_shipped_scenario_stream_matches(path, iggy_server, connectors, tmp_path):
     case = _scenario_case(path, 240)
-    sides = both(iggy_server, connectors, case, tmp_path)
     # oversize-batch-413 under the Iggy keys alone: every batch is over max_payload_size_bytes, so
-    # neither side sends anything, and the engine says why.
+    # neither side sends anything, and the engine says why. The real side then waits out its whole
+    # first-request window: 8 s, not 30. The runtime refuses all three batches within milliseconds of
+    # "Started consuming" (about 20 ms here); its closing stats, checked below, prove it had consumed
+    # all 240 messages within the window, so a shorter wait can only fail, never pass on too little.
     oversize = case.plugin_config.get("max_payload_size_bytes", 0) == 16000
+    sides = both(iggy_server, connectors, case, tmp_path, real_first_within=8.0 if oversize else 30.0)
     assert_same(sides, allow_none=oversize)
     if oversize:
         assert sides.report["totals"]["skipped"] == 240 and not sides.real
+        assert "closed. Stats: 0 send attempts, 0 messages delivered, 240 errors" in sides.real_log
 
 
 MODES = ["individual", "ndjson", "json_array", "raw"]
