@@ -378,14 +378,18 @@ def both_faulted(server: IggyServer, start_connectors: Callable[..., ConnectorsR
     from sinkbench.endpoint.settings import parse_endpoint_settings
 
     load(server, case)
-    recorded = record(server, case, workdir / f"{case.name}.jsonl")
     settings = parse_endpoint_settings(endpoint_doc, path=())
-    with EndpointProcess(settings) as real_end, EndpointProcess(settings) as engine_end:
-        runtime = run_real(start_connectors, case, real_end.url + "ingest")
-        _settle_endpoint(real_end, quiet=quiet)
-        runtime.stop()
-        real = _read_endpoint(real_end)
-        report = run_engine(case, recorded, engine_end.url + "ingest", workdir)
-        engine = _read_endpoint(engine_end)
-        engine.report = report
+    # `record` runs while the two endpoint processes start, and is done before the real side starts: the
+    # sides' retry gaps are timed, so nothing else of the test runs while either delivers.
+    with ThreadPoolExecutor(1) as pool:
+        recording = pool.submit(record, server, case, workdir / f"{case.name}.jsonl")
+        with EndpointProcess(settings) as real_end, EndpointProcess(settings) as engine_end:
+            recorded = recording.result()
+            runtime = run_real(start_connectors, case, real_end.url + "ingest")
+            _settle_endpoint(real_end, quiet=quiet)
+            runtime.stop()
+            real = _read_endpoint(real_end)
+            report = run_engine(case, recorded, engine_end.url + "ingest", workdir)
+            engine = _read_endpoint(engine_end)
+            engine.report = report
     return real, engine
