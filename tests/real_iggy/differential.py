@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,8 +110,13 @@ class Capture:
         assert self.server is not None
         return self.server.url_for("/ingest")
 
-    def settle(self, *, quiet: float = 1.2, first_within: float = 30.0, at_most: float = 60.0) -> None:
-        """Wait for the first request, then until nothing new arrived for `quiet` seconds."""
+    def settle(self, *, quiet: float = 1.2, first_within: float = 30.0, at_most: float = 60.0,
+               expected: Callable[[], int | None] = lambda: None, quiet_when_expected: float = 0.5) -> None:
+        """Wait for the first request, then until nothing new arrived for `quiet` seconds.
+
+        `expected()`: how many requests are due, once known (else None). When at least that many have
+        arrived, `quiet_when_expected` of silence is enough.
+        """
         start = time.monotonic()
         while not self.requests:
             if time.monotonic() - start > first_within:
@@ -119,8 +124,10 @@ class Capture:
             time.sleep(0.05)
         while time.monotonic() - start < at_most:
             with self.lock:
-                last = self.requests[-1].at
-            if time.monotonic() - last >= quiet:
+                last, count = self.requests[-1].at, len(self.requests)
+            due = expected()
+            enough = quiet_when_expected if due is not None and count >= due else quiet
+            if time.monotonic() - last >= enough:
                 return
             time.sleep(0.05)
 
@@ -257,7 +264,11 @@ def both(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime],
         engine = pool.submit(engine_side)
         try:
             runtime = run_real(start_connectors, case, real_cap.url)
-            real_cap.settle(first_within=real_first_within)
+            # Without a retry to come (every answer a 200, or retries off) a shorter quiet is enough once the
+            # real side has sent as many requests as the engine (see engine_sent).
+            no_retries = answer is None or case.plugin_config.get("max_retries") == 0
+            real_cap.settle(first_within=real_first_within,
+                            expected=(lambda: engine_sent(engine, engine_cap)) if no_retries else (lambda: None))
             runtime.stop()
             recorded, report = engine.result()
             # `sinkbench run` has finished: every request it sent has been answered already.
@@ -268,6 +279,20 @@ def both(server: IggyServer, start_connectors: Callable[..., ConnectorsRuntime],
             wait_for([engine])          # the captures outlive the engine's run, whatever failed
             real_cap.stop()
             engine_cap.stop()
+
+
+def engine_sent(engine: Future, capture: Capture) -> int | None:
+    """How many requests the engine's finished run sent (None while it runs or if it failed).
+
+    The real side may stop waiting after a shorter quiet once it has sent as many, when no retry can
+    come (every answer a 200, or max_retries = 0): then the connector has nothing a timer would send
+    later (no retry, no backoff); a request beyond the engine's count would belong to a batch being
+    sent, which follows the previous request at once, well inside the shorter quiet, and then the lanes
+    differ.
+    """
+    if not engine.done() or engine.exception() is not None:
+        return None
+    return len(capture.requests)
 
 
 def comparable_headers(headers: dict[str, str]) -> dict[str, str]:
