@@ -6,7 +6,9 @@
     encoding    Content-Encoding (gzip, deflate) decoded, bounded
     ledger      which messages arrived and how often (by address, hash or token)
     journal     the last requests, secrets redacted
-    server      Endpoint: the server in the current event loop
+    server      Endpoint: the server in the current event loop, its decisions per request
+    http1       HTTP/1.1 over httptools: framing, keep-alive, the request and response types
+    intervals   sets of offset runs (the ledger's addresses)
     admin       the /__sinkbench/ API (server side); client: AdminClient
     process     EndpointProcess: the server in its own process
     tls         a throwaway CA and certificate
