@@ -215,8 +215,16 @@ class Transport:
             self.client = build_httpx_client(settings)
             self._send = self._send_httpx
         else:
-            # Built lazily, on the running loop (an aiohttp session belongs to the loop it was made on).
+            # An aiohttp session belongs to the loop it was made on: made now when a loop runs (the sink opens
+            # its transport in open(), as the connector builds its client when it opens, so the first message
+            # does not wait for the TLS context and the session), else on the first request.
             self._send = self._send_aiohttp
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                self._session = build_aiohttp_session(settings)
 
     async def attempt(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         try:
