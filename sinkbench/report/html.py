@@ -209,10 +209,16 @@ def describe_fault(fault: Mapping[str, Any]) -> str:
     return f"{what}, {' and '.join(when) if when else 'for every request'}"
 
 
+def time_axis(r: RunResult) -> float:
+    """Where every time chart of `r` ends: the same for all, so fault windows line up from chart to chart
+    (the per-second latency series may count a second the timeline does not, or the other way round)."""
+    return max(r.duration, len(r.timeline), len(r.series or ()), 1.0)
+
+
 def timeline_events(r: RunResult) -> tuple[list[svg.Band], list[svg.Mark], list[str]]:
     """The fault windows (shaded), the drain after the last (shaded), the timeline's marks, and the
     legend's lines for them (HTML). Faults without a time window are listed, not drawn."""
-    end = max(r.duration, len(r.timeline), 1.0)
+    end = time_axis(r)
     faults = list(((r.settings.get("endpoint") or {}).get("faults")) or [])
     bands: list[svg.Band] = []
     items: list[str] = []
@@ -270,13 +276,13 @@ def _timeline(r: RunResult, bands: list[svg.Band], marks: list[svg.Mark], items:
         svg.Line("in flight (messages)", "c4", _column(rows, "in_flight"), dashed=True),
     ]
     out.append(figure("Messages per second, and messages in flight",
-                      svg.time_chart(messages, r.duration, label="messages per second", bands=bands, marks=marks),
+                      svg.time_chart(messages, time_axis(r), label="messages per second", bands=bands, marks=marks),
                       after=legend([("c1", "delivered/s"), ("c3", "failed or skipped/s"),
                                     ("c4 dashed", "in flight (at the end of each second)"), *_band_legend(bands, marks)])))
     requests = [svg.Line("requests per second", "c2", _column(rows, "requests")),
                 svg.Line("retries per second", "c5", _column(rows, "retries"))]
     out.append(figure("Requests per second (retries included)",
-                      svg.time_chart(requests, r.duration, label="requests per second", bands=bands, marks=marks,
+                      svg.time_chart(requests, time_axis(r), label="requests per second", bands=bands, marks=marks,
                                      height=180),
                       after=legend([("c2", "requests/s"), ("c5", "of them retries/s"), *_band_legend(bands, marks)])))
     return out
@@ -311,7 +317,7 @@ def _latency(r: RunResult, bands: list[svg.Band], marks: list[svg.Mark]) -> list
             if not any(v is not None for line in lines for v in line.values):
                 continue
             out.append(figure(f"{kind.capitalize()} latency per second (log scale)",
-                              svg.time_chart(lines, r.duration, label=f"{kind} latency per second", log=True,
+                              svg.time_chart(lines, time_axis(r), label=f"{kind} latency per second", log=True,
                                              bands=bands, marks=marks, height=200),
                               after=legend([(css + (" dashed" if dashed else ""), name)
                                             for name, css, dashed in _PERCENTILE_LINES] + _band_legend(bands, marks))))
@@ -352,7 +358,7 @@ def _status(r: RunResult, bands: list[svg.Band], marks: list[svg.Mark]) -> list[
                 counts[status_group(code)] = counts.get(status_group(code), 0) + n
             bars.append(svg.Bar(int(row["t"]), [(_STATUS_COLOUR[g], counts.get(g, 0)) for g in groups]))
         out.append(figure("Requests per second by answer",
-                          svg.bar_chart(bars, r.duration, label="requests per second by status", bands=bands,
+                          svg.bar_chart(bars, time_axis(r), label="requests per second by status", bands=bands,
                                         marks=marks),
                           after=legend([(f"box {_STATUS_COLOUR[g]}", g) for g in groups] + _band_legend(bands, marks))))
     codes = fmt.sorted_status_codes(r.status_codes)

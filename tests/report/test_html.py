@@ -69,7 +69,7 @@ def outage_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 def _band_x(result: RunResult, seconds: float) -> str:
     """Where a time chart of `result` draws `seconds` on its x axis (as svg.py scales it)."""
-    x_top = max(result.duration, len(result.timeline), 1.0)
+    x_top = max(result.duration, len(result.timeline), len(result.series), 1.0)
     x = svg.LEFT + seconds / x_top * (svg.WIDTH - svg.RIGHT - svg.LEFT)
     text = f"{x:.1f}"
     return text[:-2] if text.endswith(".0") else text
@@ -246,3 +246,17 @@ def test_badges_of_events_in_one_second_never_cover_each_other() -> None:
     for i, (x1, y1, w1) in enumerate(boxes):
         for x2, y2, w2 in boxes[i + 1:]:
             assert y1 != y2 or x1 + w1 <= x2 or x2 + w2 <= x1, (x1, y1, x2, y2)
+
+
+def test_every_time_chart_draws_a_fault_window_at_the_same_place_when_the_latency_series_runs_longer() -> None:
+    # A latency recorded just after the timeline's last second gives the per-second series one row more
+    # than the timeline: the charts must still share one time axis, or the fault windows do not line up.
+    base = failing_run()
+    rows = len(base.timeline)
+    series = [{"t": t, "status": {"200": 1}, "request": {"count": 1, "p50": 1.0, "p90": 1.0, "p99": 1.0, "max": 1.0},
+               "delivery": {"count": 1, "p50": 2.0, "p90": 2.0, "p99": 2.0, "max": 2.0}} for t in range(rows + 3)]
+    r = replace(base, duration=float(rows) - 0.5, series=series)
+    html = html_report(r)
+    faults = re.findall(r'<rect class="band fault" x="([\d.]+)" y="\d+" width="([\d.]+)"', html)
+    assert len(faults) >= 4, faults
+    assert len(set(faults)) == 1, faults
