@@ -111,9 +111,9 @@ def _server(command: str, host: str, port: int, *, loopback: bool) -> Any:
             logging.basicConfig(level=logging.WARNING, format="sinkbench --web: %(message)s")
 
         async def on_startup(self, app: web.Application) -> None:
-            shown = f"[{host}]" if ":" in host else host
-            print(f"sinkbench --web: the session is at http://{shown}:{port}/ (each tab gets its own; "
-                  "Ctrl-C stops)", flush=True)
+            # aiohttp runs this before it listens: the address is announced once a connection is accepted,
+            # so whoever reads the line (a person, a script, a test) can connect at once.
+            app["announce"] = asyncio.get_running_loop().create_task(_announce())
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
@@ -125,6 +125,22 @@ def _server(command: str, host: str, port: int, *, loopback: bool) -> Any:
             # The page tells the browser where the websocket is: at the address the browser used.
             self.public_url = f"{request.scheme}://{request.host}"
             return await super().handle_index(request)
+
+    async def _announce() -> None:
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                if asyncio.get_running_loop().time() > deadline:
+                    break      # say it anyway: the server's own error, if any, has been printed
+                await asyncio.sleep(0.01)
+                continue
+            writer.close()
+            break
+        shown = f"[{host}]" if ":" in host else host
+        print(f"sinkbench --web: the session is at http://{shown}:{port}/ (each tab gets its own; "
+              "Ctrl-C stops)", flush=True)
 
     async def _collect_session_pipes(app: web.Application) -> None:
         # A session's subprocess pipes are dropped when its websocket handler ends; collected after the
