@@ -181,9 +181,11 @@ def test_recorded_replay_keeps_the_recorded_pace(speed: str, expected: float, pa
     assert rep is not None and rep["totals"]["delivered"] == 41
     posts = receiver.posts()
     assert len(posts) == 41
-    # The pace as the receiver sees it: first request to last.
-    span = posts[-1]["t"] - posts[0]["t"]
-    assert expected * 0.9 <= span <= expected * 1.1, span
+    # The pace as the receiver sees it, from the 11th request to the last (30 of the 40 steps): the first
+    # requests may leave late on a loaded machine (the run starting up) and catch up, which says nothing
+    # about the pace and would shorten a first-to-last span.
+    span = posts[-1]["t"] - posts[10]["t"]
+    assert expected * 0.75 * 0.9 <= span <= expected * 0.75 * 1.1, span
     # The run's duration covers that span plus the sink's start-up (its HTTP client) and close.
     assert expected * 0.9 <= rep["duration_s"] <= expected * 1.1 + 0.4, rep["duration_s"]
 
