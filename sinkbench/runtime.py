@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -167,6 +167,8 @@ class Runtime:
         self._consumers: dict[tuple[str, str], _Consumer] = {}
         self._space = asyncio.Event()
         self._feeding_done = False
+        # A ready source's blocks not yet handed over (see `_feed_blocks`); None once exhausted or for other sources.
+        self._ready: Iterator[tuple[SourceTopic, list[Message]]] | None = None
         self._stopping = False
         self._start = 0.0
         self._paused = asyncio.Event()
@@ -265,9 +267,9 @@ class Runtime:
             await self._feed_async()
             return
         blocks = getattr(self.source, "ready_blocks", None)
-        blocks = blocks(FEED_BLOCK) if blocks is not None else None
-        if blocks is not None:
-            await self._feed_blocks(blocks)
+        self._ready = blocks(FEED_BLOCK) if blocks is not None else None
+        if self._ready is not None:
+            await self._feed_blocks()
             return
         clock = self.clock
         counts = self.counts
@@ -308,33 +310,47 @@ class Runtime:
             # A bad line stops the feed; what was read is still delivered and accounted for.
             self.source_error = exc
 
-    async def _feed_blocks(self, blocks: Iterable[tuple[SourceTopic, list[Message]]]) -> None:
+    async def _feed_blocks(self) -> None:
         """`_feed` for a source whose messages are all available at once, handed over in blocks of one topic:
         the same entries in the same order per topic, made a block at a time (the synthetic source at full
         speed). A block's messages become available together, as messages read between two turns of the
-        loop do above."""
-        clock = self.clock
-        counts = self.counts
-        account = self.account
-        pending = Outcome.PENDING
-        last_topic: SourceTopic | None = None
+        loop do above. A poll that finds fewer than `batch_length` takes more blocks at once (`_top_up`)."""
         consumer: _Consumer | None = None
-        for topic, messages in blocks:
-            if self._stopping:
+        while self._ready is not None and not self._stopping:
+            if consumer is not None:
+                while consumer.buffered >= self._cap and not self._stopping:
+                    self._space.clear()
+                    await self._space.wait()
+            consumer = self._take_block()
+            if consumer is None:
                 return
-            if topic is not last_topic:
-                consumer = self._consumer(topic)
-                last_topic = topic
-            assert consumer is not None
-            while consumer.buffered >= self._cap and not self._stopping:
-                self._space.clear()
-                await self._space.wait()
-            now = clock.now()
-            consumer.extend([[m, now, pending, False, None] for m in messages])
-            counts.fed += len(messages)
-            if account is not None:
-                account.fed(topic, messages)
             await asyncio.sleep(0)
+
+    def _take_block(self) -> _Consumer | None:
+        """The ready source's next block into its topic's consumer (None: the source is exhausted). Pulled and
+        queued with no await in between, so the feed and a poll's top-up keep each topic's order."""
+        block = next(self._ready, None) if self._ready is not None else None
+        if block is None:
+            self._ready = None
+            return None
+        topic, messages = block
+        consumer = self._consumer(topic)
+        now = self.clock.now()
+        pending = Outcome.PENDING
+        consumer.extend([[m, now, pending, False, None] for m in messages])
+        self.counts.fed += len(messages)
+        if self.account is not None:
+            self.account.fed(topic, messages)
+        return consumer
+
+    def _top_up(self, c: _Consumer) -> None:
+        """With every message available at once (a ready source), a poll finds a full batch, as a poll of an
+        Iggy topic holding them all does: what the feed has not handed over yet is taken now. Otherwise the
+        batches would be as small as what the feed made while the last one was sent, and the run would
+        measure how fast messages are generated rather than how the sink delivers them."""
+        while self._ready is not None and c.buffered < self.settings.batch_length and not self._stopping:
+            if self._take_block() is None:
+                return
 
     async def _feed_async(self) -> None:
         """`_feed` for an asynchronous source: each message is available when it arrives.
@@ -441,6 +457,8 @@ class Runtime:
                     c.slot.clear()
                     await c.slot.wait()
                 last_poll = clock.now()
+                if self._ready is not None:
+                    self._top_up(c)
                 partition, batch = self._poll(c)
                 if not batch:
                     if self._feeding_done and c.buffered == 0 and not tasks:

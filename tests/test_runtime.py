@@ -279,3 +279,15 @@ async def test_a_source_in_ready_blocks_is_fed_as_one_by_one_would_be():
         failed = next(len(ids) for _, _, ids in sink.calls if doomed in ids)
         c = rt.counts
         assert (c.fed, c.delivered, c.failed, c.undelivered) == (2500, 2500 - failed, failed, 0)
+
+
+async def test_a_poll_of_a_ready_source_finds_a_full_batch():
+    # With rate 0 every message is available at once, as in an Iggy topic that holds them all: each poll
+    # gets batch_length messages however far the feed has got (it hands blocks of 128 over between turns).
+    from sinkbench.sources.synthetic import SyntheticSource
+
+    clock = ManualClock()
+    sink = ScriptedSink(clock, cost=0.0)
+    rt = await run(SyntheticSource(2500, start_us=0), sink, clock, batch_length=1000)
+    assert [len(ids) for _, _, ids in sink.calls] == [1000, 1000, 500]
+    assert rt.counts.delivered == 2500
