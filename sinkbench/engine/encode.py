@@ -140,19 +140,48 @@ class Encoder:
 
     def _encode_all(self, messages: list[Message], topic: TopicMetadata, meta: BatchMetadata) -> list[bytes]:
         dumps = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
+        return [dumps(v) for v in self._values(messages, topic, meta)]
+
+    def _values(self, messages: list[Message], topic: TopicMetadata, meta: BatchMetadata) -> list[Any]:
+        """Each message's JSON value (envelope or payload), for one serialisation per message or per batch."""
         schema = meta.schema
         if not self.include_metadata:
             if schema is Schema.JSON or schema is Schema.TEXT:
-                return [dumps(m.payload) for m in messages]
-            return [dumps(convert_payload(m.payload, schema)) for m in messages]
+                return [m.payload for m in messages]
+            return [convert_payload(m.payload, schema) for m in messages]
         if self.include_checksum or self.include_origin_timestamp or schema not in (Schema.JSON, Schema.TEXT) \
                 or any(m.headers for m in messages):
             value = self.value
-            return [dumps(value(m, topic, meta)) for m in messages]
+            return [value(m, topic, meta) for m in messages]
         stream, name, partition = topic.stream, topic.topic, meta.partition_id
-        return [dumps({"metadata": {"iggy_id": f"{m.id:032x}", "iggy_offset": m.offset, "iggy_timestamp": m.timestamp,
-                                    "iggy_stream": stream, "iggy_topic": name, "iggy_partition_id": partition},
-                       "payload": m.payload}) for m in messages]
+        return [{"metadata": {"iggy_id": f"{m.id:032x}", "iggy_offset": m.offset, "iggy_timestamp": m.timestamp,
+                              "iggy_stream": stream, "iggy_topic": name, "iggy_partition_id": partition},
+                 "payload": m.payload} for m in messages]
+
+    def batch_body(self, messages: list[Message], topic: TopicMetadata, meta: BatchMetadata) -> bytes | None:
+        """The whole body of a batch (json_array, or ndjson with the envelope) in one serialisation: the same
+        bytes as joining each message's, without a thousand calls and a thousand small buffers. None when a
+        message cannot be encoded or ndjson's lines cannot be told apart for sure; the per-message path
+        (`encode_values`, `join`) then decides.
+
+        An ndjson body is the JSON array of the envelopes with the commas between them made newlines. Those
+        commas are the n - 1 places where one envelope ends and the next begins: `},{"metadata":{"iggy_`
+        (keys are sorted, so every envelope starts so). The same bytes can only occur elsewhere inside a
+        payload (an object whose first key is "metadata" in a list), and then they occur more than n - 1
+        times, which sends the batch the per-message way.
+        """
+        ndjson = self.mode is BatchMode.NDJSON
+        if ndjson and not self.include_metadata:
+            return None
+        try:
+            array = orjson.dumps(self._values(messages, topic, meta), option=orjson.OPT_SORT_KEYS)
+        except (TypeError, ValueError, orjson.JSONEncodeError):
+            return None
+        if not ndjson:
+            return array
+        if array.count(_BETWEEN_ENVELOPES) != len(messages) - 1:
+            return None
+        return array[1:-1].replace(_BETWEEN_ENVELOPES, _LINE_BETWEEN_ENVELOPES) + b"\n"
 
     def join(self, encoded: list[bytes]) -> bytes:
         """One batch body from already encoded values."""
@@ -164,6 +193,9 @@ class Encoder:
             return body
         return b"".join((b"[", b",".join(encoded), b"]"))
 
+
+_BETWEEN_ENVELOPES = b'},{"metadata":{"iggy_'
+_LINE_BETWEEN_ENVELOPES = b'}\n{"metadata":{"iggy_'
 
 # A JSON string, or an exponent's plus sign (outside strings, "e+" occurs only in numbers).
 _STRING_OR_EXPONENT_PLUS = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<=[0-9])e\+')

@@ -343,6 +343,11 @@ class HttpSink:
     async def _consume_batch(self, topic: TopicMetadata, meta: BatchMetadata, messages: Sequence[Message],
                              result: BatchResult) -> None:
         """ndjson and json_array: one request for the batch, all or nothing."""
+        limit = self.settings.max_payload_size_bytes
+        body = self.encoder.batch_body(list(messages), topic, meta) if messages else None
+        if body is not None and not (limit and len(body) > limit):
+            await self._send_chunk(body, range(len(messages)), result)     # every message encoded, fits
+            return
         encoded, kept, skipped = self.encoder.encode_values(list(messages), topic, meta)
         for i, reason in skipped:
             self._skip(result, i, "unencodable", reason)
@@ -350,7 +355,6 @@ class HttpSink:
         if not kept:
             result.error = f"All messages in {name} batch failed serialization"
             return
-        limit = self.settings.max_payload_size_bytes
         body = self.encoder.join(encoded)
         if limit and len(body) > limit:
             if self.settings.enhanced and self.settings.split_oversize_batches:
