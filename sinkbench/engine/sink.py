@@ -344,11 +344,12 @@ class HttpSink:
                              result: BatchResult) -> None:
         """ndjson and json_array: one request for the batch, all or nothing."""
         limit = self.settings.max_payload_size_bytes
-        body = self.encoder.batch_body(list(messages), topic, meta) if messages else None
+        batch = list(messages)
+        body = self.encoder.batch_body(batch, topic, meta) if batch else None
         if body is not None and not (limit and len(body) > limit):
-            await self._send_chunk(body, range(len(messages)), result)     # every message encoded, fits
+            await self._send_chunk(body, range(len(batch)), result)     # every message encoded, fits
             return
-        encoded, kept, skipped = self.encoder.encode_values(list(messages), topic, meta)
+        encoded, kept, skipped = self.encoder.encode_values(batch, topic, meta)
         for i, reason in skipped:
             self._skip(result, i, "unencodable", reason)
         name = self.settings.batch_mode.display_name
