@@ -124,6 +124,7 @@ class Endpoint:
         self._seen = Ledger()      # every message that arrived, accepted or not: what makes a request a repeat
         self._recognizer = Recognizer.of(self._settings)
         self._counters = _Counters()
+        self._pending: list[tuple[Any, ...]] = []   # answered requests not yet in the ledger: `_settle`
         self._number = 0
         self._t0 = self._clock.now()
         self._policy = Policy(self._settings, self._t0)
@@ -248,6 +249,7 @@ class Endpoint:
         self._recognizer = Recognizer.of(self._configured)
         self._body_cap = max(BODY_CAP, self._configured.max_body_bytes)
         self._journal.clear()
+        self._pending = []      # answered before the reset: cleared with the rest
         self._ledger = Ledger()
         self._seen = Ledger()
         self._counters = _Counters()
@@ -256,6 +258,7 @@ class Endpoint:
         self._policy = Policy(self._settings, self._t0)
 
     def stats(self) -> dict[str, Any]:
+        self._settle()
         c = self._counters
         faults = {str(i): 0 for i in range(len(self._settings.faults))}
         faults.update({str(i): n for i, n in sorted(c.faults.items())})
@@ -276,10 +279,12 @@ class Endpoint:
         }
 
     def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
+        self._settle()
         return self._journal.last(limit)
 
     @property
     def ledger(self) -> Ledger:
+        self._settle()
         return self._ledger
 
     @property
@@ -356,35 +361,26 @@ class Endpoint:
             decision = Decision("answer", refused.status, f"sinkbench mock endpoint: {refused}\n".encode(),
                                 label=str(refused.status))
 
-        content_type = request.headers.value(b"content-type")
-        messages: int | None = None
-        repeat = False
-        if body is not None:
-            ids = self._recognizer.identities(content_type, body)
-            messages = len(ids)
-            # A repeat sends again messages that all arrived before: how an external sink's retries show.
-            repeat = bool(ids) and self._seen.holds_all(ids)
-            self._seen.add(ids)
-            # Counted now, before any wait: a request the endpoint processed
-            # counts even if its answer reaches the client too late (docs/endpoint.md).
-            if decision.accepted:
-                self._ledger.add(ids)
-        elif refused is not None:
-            messages = 0
-
         c = self._counters
         c.requests += 1
         c.bytes += size
-        c.repeats += repeat
         label = decision.label
         c.by_status[label] = c.by_status.get(label, 0) + 1
         if decision.fault >= 0:
             c.faults[decision.fault] = c.faults.get(decision.fault, 0) + 1
         if decision.route >= 0:
             c.routes[decision.route] = c.routes.get(decision.route, 0) + 1
-        self._journal.record((number, t, request.method, request.raw_path,
-                              keepable_headers(request.raw_headers, request.headers_size), content_type, size,
-                              messages, decision.status or decision.kind))
+        # The messages go into the ledger after the answer is written (see `_settle`).
+        pending = self._pending
+        pending.append((body, refused is not None, decision.accepted, self._recognizer,
+                        (number, t, request.method, request.raw_path,
+                         keepable_headers(request.raw_headers, request.headers_size),
+                         request.headers.value(b"content-type"), size, None, decision.status or decision.kind)))
+        if len(pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._settle)
+            except RuntimeError:   # called outside a loop (a test driving the handler by hand)
+                self._settle()
 
         kind = decision.kind
         if kind == "answer":
@@ -404,6 +400,35 @@ class Endpoint:
                 transport.write(MALFORMED)
             transport.close()  # "close", and after the garbage
         return NO_ANSWER
+
+    def _settle(self) -> None:
+        """Put the messages of the requests answered so far into the ledger and the journal, in order.
+
+        Recognising a batch's messages (parsing a thousand envelopes) costs more than everything else the
+        endpoint does for it, and no answer depends on it: the decision is taken on the request alone. Done
+        in the call that received the request, it would hold the answer back and add the endpoint's
+        bookkeeping to the sink's latency, so a sink that waits for its answer before building the next
+        batch (every Iggy sink, one request in flight) would be timed with the instrument's cost in it. It
+        runs in the event loop's next turn instead, while the answer travels, before the loop reads
+        anything else; everything that reads the ledger, journal or counters settles first, so nobody
+        ever sees an answered request missing from them. A request counts even if its answer reaches
+        the client too late (docs/endpoint.md).
+        """
+        pending, self._pending = self._pending, []
+        for body, refused, accepted, recognizer, entry in pending:
+            messages: int | None = None
+            if body is not None:
+                ids = recognizer.identities(entry[5], body)
+                messages = len(ids)
+                # A repeat sends again messages that all arrived before: how an external sink's retries show.
+                if ids and self._seen.holds_all(ids):
+                    self._counters.repeats += 1
+                self._seen.add(ids)
+                if accepted:
+                    self._ledger.add(ids)
+            elif refused:
+                messages = 0
+            self._journal.record(entry[:7] + (messages, entry[8]))
 
     async def _answer_later(self, decision: Decision, wait: float) -> Response:
         await self._clock.sleep(wait)
