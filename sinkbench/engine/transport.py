@@ -28,11 +28,21 @@ from yarl import URL
 
 from sinkbench.config.settings import POOL_IDLE_TIMEOUT_S, SinkSettings
 from sinkbench.config.tls import ssl_context  # the loader checks the same files with it
+from sinkbench.engine.http1 import (
+    ConnectFailed,
+    ConnectionLost,
+    Http1Pool,
+    HttpClientError,
+    ServerDisconnected,
+)
 
 EXCERPT_BYTES = 500
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# http1: our own client (sinkbench/engine/http1.py), the default; aiohttp: its client, kept to compare with
+# (bench/transport_compare.py, tests/engine/test_http1_client.py); httpx: httpx's own transport (HTTP/2 too).
+BACKENDS = ("http1", "aiohttp", "httpx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,15 +194,16 @@ def classify_error(exc: BaseException) -> str:
     chain = _chain(exc)
     if any(isinstance(e, (ssl.SSLError, ssl.CertificateError, aiohttp.ClientSSLError)) for e in chain):
         return "tls"
-    if any(isinstance(e, (aiohttp.ClientConnectorError, ConnectionRefusedError, httpx.ConnectError)) for e in chain):
-        return "connect"
-    if any(isinstance(e, (ConnectionResetError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError))
+    if any(isinstance(e, (ConnectFailed, aiohttp.ClientConnectorError, ConnectionRefusedError, httpx.ConnectError))
            for e in chain):
+        return "connect"
+    if any(isinstance(e, (ConnectionResetError, ServerDisconnected, aiohttp.ServerDisconnectedError,
+                          httpx.RemoteProtocolError)) for e in chain):
         return "reset"
     # Any other lost connection (a broken pipe while sending, say): httpx-aiohttp, which the engine
     # sent through before, turned every aiohttp.ClientConnectionError into httpx.ConnectTimeout, so
     # these have always been counted as timeouts; kept so that reports do not change meaning.
-    if any(isinstance(e, (TimeoutError, aiohttp.ServerTimeoutError, aiohttp.ClientConnectionError,
+    if any(isinstance(e, (TimeoutError, ConnectionLost, aiohttp.ServerTimeoutError, aiohttp.ClientConnectionError,
                           httpx.TimeoutException)) for e in chain):
         return "timeout"
     return "protocol"
@@ -206,14 +217,22 @@ class Transport:
     """One HTTP client per sink; `attempt` sends once (following redirects) and reads the answer."""
 
     def __init__(self, settings: SinkSettings, backend: str = "aiohttp") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown HTTP backend {backend!r} (one of {', '.join(BACKENDS)})")
         self.timeout = settings.timeout
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._pool: Http1Pool | None = None
         self._urls: dict[str, URL] = {}
         self.client: httpx.AsyncClient | None = None
         if backend == "httpx" or (settings.enhanced and settings.http2):
             self.client = build_httpx_client(settings)
             self._send = self._send_httpx
+        elif backend == "http1":
+            # The TLS context now, as the connector builds its client when it opens: the first message does not
+            # wait for it, and a TLS file gone bad is reported by open().
+            self._pool = Http1Pool(ssl_context(settings), POOL_IDLE_TIMEOUT_S)
+            self._send = self._send_http1
         else:
             # An aiohttp session belongs to the loop it was made on: made now when a loop runs (the sink opens
             # its transport in open(), as the connector builds its client when it opens, so the first message
@@ -228,25 +247,35 @@ class Transport:
 
     async def attempt(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         try:
+            if self._pool is not None:
+                # The pool bounds connecting and each answer by the deadline itself: no task cancellation, no
+                # asyncio timeout per attempt (a twentieth of a whole run's CPU at one in flight).
+                return await self._follow(method, url, headers, body, asyncio.get_running_loop().time() + self.timeout)
             async with asyncio.timeout(self.timeout):
-                hops = 0
-                while True:
-                    status, location, retry_after, content = await self._send(method, url, headers, body)
-                    if location is None or status not in REDIRECT_STATUSES:
-                        return Reply(status, retry_after, content[:EXCERPT_BYTES])
-                    hops += 1
-                    if hops > MAX_REDIRECTS:
-                        raise TransportError("protocol", f"protocol: more than {MAX_REDIRECTS} redirects")
-                    hop = redirect(Hop(method, url, headers, body), status, location)
-                    method, url, headers, body = hop.method, hop.url, hop.headers, hop.body
+                return await self._follow(method, url, headers, body, None)
         except TimeoutError:
             raise TransportError("timeout", f"no answer within {self.timeout:g}s") from None
-        except (httpx.HTTPError, aiohttp.ClientError, OSError, ssl.SSLError, ValueError) as exc:
+        except (httpx.HTTPError, aiohttp.ClientError, HttpClientError, OSError, ssl.SSLError, ValueError) as exc:
             kind = classify_error(exc)
             root = _chain(exc)[-1]
             raise TransportError(kind, f"{kind}: {type(root).__name__}: {root}") from None
 
-    async def _send_httpx(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> _Answer:
+    async def _follow(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                      deadline: float | None) -> Reply:
+        """One attempt: the request, and the redirects it leads to, up to MAX_REDIRECTS."""
+        hops = 0
+        while True:
+            status, location, retry_after, content = await self._send(method, url, headers, body, deadline)
+            if location is None or status not in REDIRECT_STATUSES:
+                return Reply(status, retry_after, content[:EXCERPT_BYTES])
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                raise TransportError("protocol", f"protocol: more than {MAX_REDIRECTS} redirects")
+            hop = redirect(Hop(method, url, headers, body), status, location)
+            method, url, headers, body = hop.method, hop.url, hop.headers, hop.body
+
+    async def _send_httpx(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                          deadline: float | None) -> _Answer:
         assert self.client is not None
         response = await self.client.request(method, url, headers=headers, content=body)
         h = response.headers
@@ -261,7 +290,8 @@ class Transport:
             parsed = self._urls[url] = URL(url)
         return parsed
 
-    async def _send_aiohttp(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> _Answer:
+    async def _send_aiohttp(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                            deadline: float | None) -> _Answer:
         session = self._session
         if session is None:
             session = self._session = build_aiohttp_session(self._settings)
@@ -271,7 +301,14 @@ class Transport:
             h = response.headers
             return response.status, h.get("Location"), h.get("Retry-After"), content
 
+    async def _send_http1(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                          deadline: float | None) -> _Answer:
+        assert self._pool is not None
+        return await self._pool.request(method, url, headers, body, deadline)
+
     async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
         if self.client is not None:
             await self.client.aclose()
         if self._session is not None:

@@ -1,8 +1,9 @@
-"""What the engine's HTTP client puts on the wire, pinned for both of its transports.
+"""What the engine's HTTP client puts on the wire, pinned for each of its transports.
 
-The default transport (aiohttp) and httpx's own (`backend="httpx"`, also the HTTP/2 one) must send the
-same requests and read the same answers: exactly the headers the connector's reqwest sends, redirects
-followed as the engine always did, errors sorted into the same kinds. A raw asyncio server records each
+The default transport (our own HTTP/1.1 client, sinkbench/engine/http1.py), aiohttp's client
+(`backend="aiohttp"`, kept to compare with) and httpx's own (`backend="httpx"`, also the HTTP/2 one) must
+send the same requests and read the same answers: exactly the headers the connector's reqwest sends,
+redirects followed as the engine always did, errors sorted into the same kinds. A raw asyncio server records each
 request's head and body byte for byte, so nothing a client library adds goes unseen.
 """
 
@@ -23,7 +24,7 @@ from sinkbench.engine import HttpSink, Outcome
 from sinkbench.engine.transport import Transport, TransportError
 from sinkbench.model import BatchMetadata, Message, Schema, TopicMetadata
 
-BACKENDS = ("aiohttp", "httpx")
+BACKENDS = ("http1", "aiohttp", "httpx")
 TOPIC = TopicMetadata("s", "t")
 META = BatchMetadata(0, 0, Schema.JSON)
 
@@ -288,10 +289,12 @@ async def _hang(seen: Seen, n: int) -> bytes:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("fault,kinds", [(_close, ("reset", "reset")), (_garbage, ("protocol", "reset")),
-                                         (_short_body, ("protocol", "reset")), (_hang, ("timeout", "timeout"))])
-async def test_error_kinds(backend: str, fault: Answer, kinds: tuple[str, str]):
-    # `kinds`: (aiohttp, httpx) — the two transports have always named a garbled answer differently.
+@pytest.mark.parametrize("fault,kinds", [(_close, ("reset", "reset", "reset")),
+                                         (_garbage, ("protocol", "protocol", "reset")),
+                                         (_short_body, ("protocol", "protocol", "reset")),
+                                         (_hang, ("timeout", "timeout", "timeout"))])
+async def test_error_kinds(backend: str, fault: Answer, kinds: tuple[str, str, str]):
+    # `kinds`: (http1, aiohttp, httpx) — httpx has always named a garbled answer differently.
     kind = kinds[BACKENDS.index(backend)]
     async with raw_server(fault) as srv:
         t = Transport(SinkSettings(url=srv.url(), timeout=0.3), backend)
