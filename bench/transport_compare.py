@@ -1,18 +1,19 @@
-"""Which HTTP client the engine sends through: aiohttp directly, httpx over aiohttp, or httpx's own transport.
+"""Which HTTP client the engine sends through: our own, aiohttp directly, httpx over aiohttp, or httpx's own.
 
 POSTs 500-byte bodies to the bare aiohttp server of bench/_bare_server.py (in
 another process) at 1, 8 and 16 in flight, with each client configured as the
 engine configures it (no cookies, reqwest's headers, one total timeout per
 attempt), in the same run against the same server:
 
-    aiohttp        the engine's `Transport` (aiohttp's ClientSession directly; HTTP/1.1)
+    http1          the engine's `Transport` (its own HTTP/1.1 client on httptools, sinkbench/engine/http1.py)
+    aiohttp        the engine's `Transport(backend="aiohttp")` (aiohttp's ClientSession directly; HTTP/1.1)
     httpx-aiohttp  httpx.AsyncClient over httpx-aiohttp's transport (what the engine used before)
     httpx          the engine's `Transport(backend="httpx")` (httpx's own transport; HTTP/2 when asked)
 
 The clients run in alternating slices (`--rounds`), so a machine shared with
 other work weighs on all alike. Prints requests/s, this process's CPU µs per
-request (steadier than the rates on a busy machine), and each rate's ratio to
-httpx-aiohttp.
+request (steadier than the rates on a busy machine), and each rate's and each
+CPU time's ratio to aiohttp's (the engine's client before http1).
 
     .venv/bin/python bench/transport_compare.py [--seconds 3] [--rounds 3]
 """
@@ -38,7 +39,8 @@ from sinkbench.engine.transport import Transport, build_httpx_client
 BODY = b'{"k":"' + b"x" * 490 + b'"}'
 HEADERS = {"Content-Type": "application/json"}
 IN_FLIGHT = (1, 8, 16)
-CLIENTS = ("aiohttp", "httpx-aiohttp", "httpx")
+CLIENTS = ("http1", "aiohttp", "httpx-aiohttp", "httpx")
+BASELINE = "aiohttp"
 WARMUP = 0.3
 
 Send = Callable[[], Awaitable[int]]
@@ -70,7 +72,7 @@ def make_client(name: str, url: str, in_flight: int) -> tuple[Send, Callable[[],
     settings = SinkSettings(url=url, max_connections=max(10, in_flight))
     if name == "httpx-aiohttp":
         return httpx_over_aiohttp(settings, url)
-    t = Transport(settings, "httpx" if name == "httpx" else "aiohttp")
+    t = Transport(settings, name)
 
     async def send() -> int:
         return (await t.attempt("POST", url, HEADERS, BODY)).status
@@ -121,15 +123,17 @@ def main() -> None:
     args = ap.parse_args()
     print(f"500-byte POSTs to a bare aiohttp server in another process; {args.seconds:g} s per client in "
           f"{args.rounds} alternating slices; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    print(f"{'in flight':>9} {'client':>14} {'req/s':>9} {'CPU µs/req':>10} {'vs httpx-aiohttp':>16}")
+    print(f"{'in flight':>9} {'client':>14} {'req/s':>9} {'CPU µs/req':>10} {'req/s vs aiohttp':>16} "
+          f"{'CPU vs aiohttp':>14}")
     with bare_server() as url:
         for in_flight in IN_FLIGHT:
             totals = asyncio.run(compare(url, in_flight, args.seconds, args.rounds))
-            base = totals["httpx-aiohttp"][0] / totals["httpx-aiohttp"][1]
+            n0, wall0, cpu0 = totals[BASELINE]
             for name in CLIENTS:
                 n, wall, cpu = totals[name]
                 print(f"{in_flight:>9} {name:>14} {n / wall:>9,.0f} {cpu / max(n, 1) * 1e6:>10,.1f} "
-                      f"{n / wall / base:>15.2f}x", flush=True)
+                      f"{n / wall / (n0 / wall0):>15.2f}x {cpu / max(n, 1) / (cpu0 / max(n0, 1)):>13.2f}x",
+                      flush=True)
 
 
 if __name__ == "__main__":
