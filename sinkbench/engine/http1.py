@@ -94,7 +94,7 @@ class Target:
         self.key: Key = (scheme, self.host, self.port)
         self.request_target = parsed.raw_path_qs
         self.host_header = parsed.host_port_subcomponent or self.host
-        self.authorization: str | None = None
+        self.authorization: str | None = None   # from credentials in the URL
         if parsed.raw_user or parsed.raw_password:
             # aiohttp's BasicAuth: latin-1, like reqwest's basic_auth on a URL's credentials.
             pair = f"{parsed.user or ''}:{parsed.password or ''}".encode("latin-1")
@@ -110,19 +110,20 @@ def encode_head(method: str, target: Target, headers: Mapping[str, str], has_bod
         low = name.lower()
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
             raise ValueError(f"newline or carriage return in the header {name!r}")
-        if low == "host":
-            fields[0] = [name, value]          # the sink's Host takes the URL's place, first
+        at = lowered.get(low)
+        if at is not None:
+            # The sink's Host takes the URL's place, first; a name again in other letters replaces the first
+            # one, name and value, where it was (aiohttp's session merged headers so).
+            fields[at] = [name, value]
             continue
-        lowered.setdefault(low, len(fields))
+        lowered[low] = len(fields)
         fields.append([name, value])
     if "accept" not in lowered:
         fields.append(["Accept", "*/*"])
     if target.authorization is not None:
-        at = lowered.get("authorization")
-        if at is None:
-            fields.append(["Authorization", target.authorization])
-        else:
-            fields[at][1] = target.authorization
+        if "authorization" in lowered:      # aiohttp's refusal, word for word
+            raise ValueError("Cannot combine AUTHORIZATION header with AUTH argument or credentials encoded in URL")
+        fields.append(["Authorization", target.authorization])
     add_length = False
     if "content-length" not in lowered:
         if has_body:
@@ -217,7 +218,9 @@ class _Connection(asyncio.Protocol):
             if self._headers_done and not self._framed:
                 self._finish(False)              # a body that ends with the connection (aiohttp: even on a reset)
             elif self._headers_done:
-                self._fail(BadAnswer("the answer's body ended before its length"), exc)
+                # Named by the body, not by the reset that may have cut it (as aiohttp names it): protocol.
+                lost = f" ({exc!r})" if exc is not None else ""
+                self._fail(BadAnswer(f"the answer's body ended before its length{lost}"), None)
             elif exc is None:
                 self._fail(ServerDisconnected("Server disconnected"), None)
             else:
@@ -231,6 +234,9 @@ class _Connection(asyncio.Protocol):
     # --- httptools callbacks ---
 
     def on_message_begin(self) -> None:
+        if self._waiter is None:
+            self.close()           # another answer right behind the one asked for: nobody asked for it
+            return
         self._reset()
 
     def on_header(self, name: bytes, value: bytes) -> None:
