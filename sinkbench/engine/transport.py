@@ -1,18 +1,16 @@
 """Sending one HTTP attempt, with the connector's pool, TLS, redirect and header rules.
 
-HTTP/1.1 goes straight through aiohttp's client (`backend="aiohttp"`, the
-default): at one request in flight it costs a fraction of httpx's
-request/response building (bench/transport_compare.py measures aiohttp alone,
-httpx over aiohttp, and httpx's own transport side by side). httpx's own
-transport (`backend="httpx"`) sends HTTP/2 (`enhanced` + `http2`), which
-aiohttp does not speak. Both put the same requests on the wire and read the
-same answers (tests/engine/test_transport_wire.py): the sink's headers plus
-`Accept: */*` as reqwest sends them, redirects followed by reqwest's rules
-(`redirect`, one loop for both; checked against the real connector in
-tests/real_iggy), no cookies kept. Each attempt is
-bounded by `timeout` as a whole, redirects and the answer's body included,
-like reqwest's total timeout: an asyncio timeout around it all.
-"""
+HTTP/1.1 goes through the engine's own client (`backend="http1"`, the default; sinkbench/engine/http1.py): at
+one request in flight it costs under half of aiohttp's client's CPU per request, and a fifth of httpx's
+(bench/transport_compare.py measures them side by side). aiohttp's client (`backend="aiohttp"`) stays to
+compare with. httpx's own transport (`backend="httpx"`) sends HTTP/2 (`enhanced` + `http2`). All put the
+same requests on the wire and read the same answers (tests/engine/test_transport_wire.py,
+tests/engine/test_http1_client.py; but http1 leaves a compressed answer compressed, as the connector's
+reqwest does): the sink's headers plus `Accept: */*` as reqwest sends them, redirects
+followed by reqwest's rules (`redirect`, one loop for all; checked against the real connector in
+tests/real_iggy), no cookies kept. Each attempt is bounded by `timeout` as a whole, redirects and the
+answer's body included, like reqwest's total timeout: by a deadline the http1 pool keeps itself, else an
+asyncio timeout around it all."""
 
 from __future__ import annotations
 
@@ -216,7 +214,7 @@ _Answer = tuple[int, str | None, str | None, bytes]
 class Transport:
     """One HTTP client per sink; `attempt` sends once (following redirects) and reads the answer."""
 
-    def __init__(self, settings: SinkSettings, backend: str = "aiohttp") -> None:
+    def __init__(self, settings: SinkSettings, backend: str = "http1") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown HTTP backend {backend!r} (one of {', '.join(BACKENDS)})")
         self.timeout = settings.timeout
