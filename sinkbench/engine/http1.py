@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httptools
 from yarl import URL
@@ -301,8 +301,9 @@ def _parser(conn: _Connection) -> httptools.HttpResponseParser:
 class Http1Pool:
     """Keep-alive HTTP/1.1 connections by origin, and `request` to send on them. See the module docstring."""
 
-    def __init__(self, tls: ssl.SSLContext, idle_timeout: float) -> None:
-        self._tls = tls
+    def __init__(self, tls: Callable[[], ssl.SSLContext], idle_timeout: float) -> None:
+        self._make_tls = tls
+        self._tls: ssl.SSLContext | None = None
         self._idle_timeout = idle_timeout
         self._idle: dict[Key, list[_Connection]] = {}
         self._open: set[_Connection] = set()
@@ -338,6 +339,13 @@ class Http1Pool:
             conn.close()
         return answer
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The pool's TLS context, made on first use: loading the system's trust store takes some 50 ms, which
+        a sink sending plain HTTP never needs."""
+        if self._tls is None:
+            self._tls = self._make_tls()
+        return self._tls
+
     def _target(self, url: str) -> Target:
         if len(self._targets) >= _CACHE:      # redirect targets could be endless; the sink's own URL stays cheap
             self._targets.clear()
@@ -370,7 +378,7 @@ class Http1Pool:
         try:
             async with asyncio.timeout_at(deadline):
                 await loop.create_connection(
-                    lambda: conn, target.host, target.port, ssl=self._tls if target.tls else None,
+                    lambda: conn, target.host, target.port, ssl=self.tls_context() if target.tls else None,
                     server_hostname=target.host.rstrip(".") if target.tls else None, happy_eyeballs_delay=0.25)
         except OSError as exc:     # refused, unknown host, unreachable, TLS handshake (ssl.SSLError is one)
             if isinstance(exc, TimeoutError) and deadline is not None and loop.time() >= deadline:

@@ -227,10 +227,14 @@ class Transport:
             self.client = build_httpx_client(settings)
             self._send = self._send_httpx
         elif backend == "http1":
-            # The TLS context now, as the connector builds its client when it opens: the first message does not
-            # wait for it, and a TLS file gone bad is reported by open().
-            self._pool = Http1Pool(ssl_context(settings), POOL_IDLE_TIMEOUT_S)
-            self._send = self._send_http1
+            self._pool = Http1Pool(lambda: ssl_context(settings), POOL_IDLE_TIMEOUT_S)
+            self._send = self._pool.request
+            if urlsplit(settings.url).scheme.lower() == "https" or (
+                    settings.enhanced and (settings.tls_ca_file or settings.tls_client_cert)):
+                # The TLS context now, as the connector builds its client when it opens: the first message does
+                # not wait for it, and a TLS file gone bad is reported by open(). Plain HTTP makes it only if a
+                # redirect leads to https.
+                self._pool.tls_context()
         else:
             # An aiohttp session belongs to the loop it was made on: made now when a loop runs (the sink opens
             # its transport in open(), as the connector builds its client when it opens, so the first message
@@ -298,11 +302,6 @@ class Transport:
             content = await response.read()     # read to the end, so the connection goes back to the pool
             h = response.headers
             return response.status, h.get("Location"), h.get("Retry-After"), content
-
-    async def _send_http1(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
-                          deadline: float | None) -> _Answer:
-        assert self._pool is not None
-        return await self._pool.request(method, url, headers, body, deadline)
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -12,12 +12,16 @@ import asyncio
 import contextlib
 import gzip
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 
-from sinkbench.config.settings import SinkSettings
+from sinkbench.config.settings import Profile, SinkSettings
+from sinkbench.config.tls import TlsFileError
+from sinkbench.engine import transport as transport_module
 from sinkbench.engine.http1 import Http1Pool, Target, encode_head
 from sinkbench.engine.transport import Reply, Transport, TransportError
 
@@ -408,7 +412,7 @@ async def test_the_most_recently_released_connection_is_reused_first():
 
 async def test_idle_connections_close_after_the_idle_timeout():
     async with serving(fixed(OK)) as srv:
-        pool = Http1Pool(Transport(SinkSettings(url=srv.url()))._pool._tls, idle_timeout=0.2)  # type: ignore[union-attr]
+        pool = Http1Pool(ssl.create_default_context, idle_timeout=0.2)
         assert (await pool.request("POST", srv.url(), {}, b"x"))[0] == 200
         await asyncio.sleep(0.1)
         assert (await pool.request("POST", srv.url(), {}, b"x"))[0] == 200      # still idle in time: reused
@@ -530,3 +534,51 @@ async def test_the_timeout_bounds_connecting():
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="unknown HTTP backend 'curl'"):
         Transport(SinkSettings(url="http://h/"), "curl")
+
+
+# --- TLS context: made when it can be needed -------------------------------------------------------------------
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[SinkSettings]:
+    made: list[SinkSettings] = []
+    real = transport_module.ssl_context
+
+    def counted(settings: SinkSettings) -> ssl.SSLContext:
+        made.append(settings)
+        return real(settings)
+
+    monkeypatch.setattr(transport_module, "ssl_context", counted)
+    return made
+
+
+async def test_plain_http_makes_no_tls_context_until_a_redirect_leads_to_https(monkeypatch):
+    made = _counting(monkeypatch)
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+
+    async def tls_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(1)
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+
+    tls_server = await asyncio.start_server(tls_ok, "127.0.0.1", 0, ssl=server_ctx)
+    https_url = f"https://127.0.0.1:{tls_server.sockets[0].getsockname()[1]}/there"
+    async with serving(fixed(b"HTTP/1.1 307 X\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % https_url.encode())) as srv:
+        t = Transport(SinkSettings(url=srv.url(), tls_danger_accept_invalid_certs=True))
+        assert made == []                        # plain HTTP: no trust store loaded at open
+        assert (await t.attempt("POST", srv.url(), {}, b"x")).status == 200
+        assert len(made) == 1                    # the redirect to https made it, once
+        await t.aclose()
+    tls_server.close()
+
+
+def test_https_and_tls_files_make_the_context_at_once(monkeypatch, tmp_path):
+    made = _counting(monkeypatch)
+    Transport(SinkSettings(url="https://example.org/x"))
+    assert len(made) == 1
+    # A TLS file that cannot be read is reported when the transport is made (the sink's open), not at a request.
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(TlsFileError, match="missing.pem"):
+        Transport(SinkSettings(url="http://example.org/x", profile=Profile.ENHANCED, tls_ca_file=missing))
