@@ -22,8 +22,18 @@ import trustme
 from sinkbench.config.settings import Profile, SinkSettings
 from sinkbench.config.tls import TlsFileError
 from sinkbench.engine import transport as transport_module
-from sinkbench.engine.http1 import Http1Pool, Target, encode_head
-from sinkbench.engine.transport import Reply, Transport, TransportError
+from sinkbench.engine.http1 import (
+    BadAnswer,
+    ConnectFailed,
+    ConnectionLost,
+    Http1Pool,
+    HttpClientError,
+    ServerDisconnected,
+    Target,
+    _Connection,
+    encode_head,
+)
+from sinkbench.engine.transport import Reply, Transport, TransportError, classify_error
 
 # An answer: the raw bytes to write after a request (None: close without answering), and whether to close
 # after writing them.
@@ -582,3 +592,52 @@ def test_https_and_tls_files_make_the_context_at_once(monkeypatch, tmp_path):
     missing = str(tmp_path / "missing.pem")
     with pytest.raises(TlsFileError, match="missing.pem"):
         Transport(SinkSettings(url="http://example.org/x", profile=Profile.ENHANCED, tls_ca_file=missing))
+
+
+# --- kinds of the client's own exceptions ------------------------------------------------------------------------
+
+def _caused(exc: BaseException, cause: BaseException) -> BaseException:
+    exc.__cause__ = cause
+    return exc
+
+
+@pytest.mark.parametrize("exc,kind", [
+    (_caused(ConnectFailed("x"), ConnectionRefusedError(111, "refused")), "connect"),
+    (_caused(ConnectFailed("x"), socket.gaierror(-2, "Name or service not known")), "connect"),
+    (_caused(ConnectFailed("x"), OSError(113, "No route to host")), "connect"),
+    (_caused(ConnectFailed("x"), ssl.SSLCertVerificationError(1, "certificate verify failed")), "tls"),
+    (ServerDisconnected("Server disconnected"), "reset"),
+    (_caused(ConnectionLost("x"), ConnectionResetError(104, "reset")), "reset"),
+    # A broken pipe while sending: aiohttp's ClientOSError, always counted as a timeout (see classify_error).
+    (_caused(ConnectionLost("x"), BrokenPipeError(32, "Broken pipe")), "timeout"),
+    (BadAnswer("x"), "protocol"),
+])
+def test_the_clients_failures_have_aiohttps_kinds(exc: BaseException, kind: str):
+    assert classify_error(exc) == kind
+
+
+class _FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+@pytest.mark.parametrize("lost,kind", [(BrokenPipeError(32, "Broken pipe"), "timeout"),
+                                       (ConnectionResetError(104, "reset"), "reset"), (None, "reset")])
+async def test_a_connection_lost_before_the_answer_keeps_its_cause(lost: Exception | None, kind: str):
+    conn = _Connection(("http", "h", 80), asyncio.get_running_loop())
+    conn.connection_made(_FakeTransport())  # type: ignore[arg-type]
+    waiter = conn.send(b"POST / HTTP/1.1\r\n\r\n", b"x", False)
+    conn.connection_lost(lost)
+    with pytest.raises(HttpClientError) as err:
+        await waiter
+    assert err.value.__cause__ is lost and classify_error(err.value) == kind and conn.lost and not conn.reusable
