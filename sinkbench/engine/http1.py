@@ -3,8 +3,8 @@
 The engine's default HTTP/1.1 client. At one request in flight a general client's per-request machinery
 (request and response objects, header multidicts, a body-writer task, a payload stream, timers) cost more
 CPU than the rest of a sink's work together (bench/transport_compare.py). Here a connection is an asyncio
-Protocol over httptools (llhttp, the parser aiohttp's client uses too): the request goes out in one write,
-the answer is parsed as it arrives, and the waiting request gets one future's result.
+Protocol over httptools (llhttp, the parser aiohttp's client uses too): the request goes out in one write
+(two past 64 KiB), the answer is parsed as it arrives, and the waiting request gets one future's result.
 
 What it does, kept as the aiohttp client the engine sent through before (tests/engine/test_transport_wire.py
 and tests/engine/test_http1_client.py compare the two byte for byte):
@@ -13,10 +13,11 @@ and tests/engine/test_http1_client.py compare the two byte for byte):
   when not the scheme's default), the sink's headers in their order, `Accept: */*` unless the sink sets
   one, `Authorization: Basic` from credentials in the URL, `Content-Length` for a body, and 0 for a
   bodiless request of a method other than GET, HEAD, OPTIONS, TRACE or DELETE (reqwest's rule). Nothing
-  else: no User-Agent, Accept-Encoding, Connection or Content-Type of its own. `Expect: 100-continue` is
-  not waited for: the body goes at once, as reqwest sends it;
+  else: no User-Agent, Accept-Encoding, Connection or Content-Type of its own. Unlike aiohttp, a sink's
+  `Expect: 100-continue` is not waited on: the body goes at once, as reqwest (hyper) sends it;
 - the answer: interim 1xx answers skipped, bodies framed by Content-Length, chunked or the connection's
-  end, none for HEAD, 204 and 304; header lines as leniently as aiohttp reads them. The body is returned
+  end, none for HEAD, 204 and 304; header lines as leniently as aiohttp reads them, within its limits (a
+  status line or header field of 8190 bytes, 128 fields). The body is returned
   as it came: not decompressed (reqwest as the connector builds it has no decompression features);
 - keep-alive per origin (scheme, host, port; one TLS context per pool), as many connections as requests
   in flight, idle ones kept `idle_timeout` seconds and the most recently released reused first. A
@@ -167,6 +168,7 @@ class _Connection(asyncio.Protocol):
         self._headers_done = False
         self._framed = False       # the body has a length (Content-Length, chunked), not the connection's end
         self._count = 0
+        self._status_line = 0
 
     # --- the request ---
 
@@ -238,6 +240,11 @@ class _Connection(asyncio.Protocol):
             self.close()           # another answer right behind the one asked for: nobody asked for it
             return
         self._reset()
+
+    def on_status(self, reason: bytes) -> None:
+        self._status_line += len(reason)      # (llhttp may hand the reason over in pieces)
+        if self._status_line > MAX_LINE:
+            raise BadAnswer("an answer's status line over 8190 bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count += 1

@@ -310,6 +310,10 @@ FAULTS = {
     "not http": (b"NOT HTTP AT ALL\r\n\r\n", True),
     "bad chunk size": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", True),
     "two lengths": (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", True),
+    "status line over 8190 bytes": (b"HTTP/1.1 200 " + b"O" * 8200 + b"\r\nContent-Length: 0\r\n\r\n", True),
+    "header over 8190 bytes": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"v" * 8200 + b"\r\nContent-Length: 0\r\n\r\n", True),
+    "129 headers": (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(128))
+                    + b"Content-Length: 0\r\n\r\n", True),
 }
 
 
@@ -358,6 +362,24 @@ async def test_a_reset_is_named_as_aiohttp_names_it(raw: bytes | None, kind: str
         kinds.append(err.value.kind)
     server.close()
     assert kinds == [kind, kind]
+
+
+async def test_limits_are_aiohttps():
+    # Just inside aiohttp's limits, an answer is read (the tests above hold the ones just past them).
+    raw = (b"HTTP/1.1 200 " + b"O" * 8100 + b"\r\nX-Long: " + b"v" * 8100 + b"\r\n"
+           + b"".join(b"X-%d: 1\r\n" % i for i in range(126)) + b"Content-Length: 2\r\n\r\nok")
+    ours = await _replies("http1", raw, False)
+    assert ours == await _replies("aiohttp", raw, False) and ours[0][0].excerpt == b"ok"
+
+
+async def test_expect_100_continue_is_not_waited_on():
+    # Deliberately unlike aiohttp (which holds the body back until a 100 Continue): reqwest sends it at once,
+    # and a server that sends no interim answer (the mock endpoint sends none) still gets the body.
+    async with serving(fixed(OK)) as srv:
+        t = Transport(SinkSettings(url=srv.url(), timeout=2))
+        reply = await t.attempt("POST", srv.url(), {"Expect": "100-continue"}, b"body")
+        await t.aclose()
+    assert reply.status == 200 and srv.requests[0].raw.endswith(b"\r\n\r\nbody")
 
 
 async def test_an_unknown_host_is_connect():
