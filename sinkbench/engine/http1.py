@@ -273,19 +273,21 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._status < 200 and self._status != 101:
-            return                                   # an interim answer: the real one follows
-        if self._waiter is not None and not self._waiter.done():
-            self._finish(self._parser.should_keep_alive() and self._status != 101)
+            self._reset()                            # an interim answer: the real one follows
+            return
+        self._finish(self._parser.should_keep_alive() and self._status != 101)
 
     # --- the end of an answer ---
 
     def _finish(self, keep_alive: bool) -> None:
         waiter = self._waiter
+        if waiter is None:
+            return                 # an answer nobody waits for (the connection is closing already)
         self._waiter = None
         self.reusable = keep_alive and not self.lost
         body = self._body
         content = body[0] if len(body) == 1 else b"".join(body)
-        if waiter is not None and not waiter.done():
+        if not waiter.done():
             waiter.set_result((self._status, self._location, self._retry_after, content))
 
     def _fail(self, exc: HttpClientError, cause: BaseException | None) -> None:

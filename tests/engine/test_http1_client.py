@@ -305,6 +305,7 @@ async def test_compressed_answers_are_not_decompressed():
 FAULTS = {
     "closed before answering": (None, False),
     "closed mid-head": (b"HTTP/1.1 200 OK\r\nContent-Len", True),
+    "closed after an interim answer": (b"HTTP/1.1 100 Continue\r\n\r\n", True),
     "body cut short": (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", True),
     "chunked cut short": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", True),
     "not http": (b"NOT HTTP AT ALL\r\n\r\n", True),
