@@ -36,7 +36,7 @@ from werkzeug import Request, Response
 from sinkbench.feed.iggy import produce
 from sinkbench.model import HeaderKind, HeaderValue, Message, Schema
 from sinkbench.sources.recorded import StreamWriter, read_stream
-from tests.real_iggy.stack import ConnectorsRuntime, IggyServer, free_port
+from tests.real_iggy.stack import ConnectorsRuntime, IggyServer
 
 # One header of every kind Iggy has, with values at the edges of each.
 EVERY_HEADER: dict[str, HeaderValue] = {
@@ -91,7 +91,8 @@ class Capture:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Capture:
-        self.server = _QuickStopServer(host="127.0.0.1", port=free_port())
+        # Port 0: the system picks one as it binds (a port found free beforehand could be taken meanwhile).
+        self.server = _QuickStopServer(host="127.0.0.1", port=0)
         self.server.expect_request("").respond_with_handler(self._handle)
         self.server.start()
         return self

@@ -41,6 +41,9 @@ def built_dir() -> tuple[Path | None, str]:
     return Path(done.stdout.strip().splitlines()[-1]), ""
 
 
+BIND_ATTEMPTS = 3
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -103,10 +106,20 @@ class IggyServer:
         return self.workdir / "server.log"
 
     def start(self, *, fresh: bool = True) -> IggyServer:
-        if not self.tcp_port:
-            self.tcp_port = free_port()
-        if not self.http_port:
-            self.http_port = free_port()
+        """Start on the given ports, or on free ones. A port found free can be taken by another test before the
+        server binds it (the suite runs on two workers): then the server starts again on other free ones."""
+        chosen = not self.tcp_port and not self.http_port
+        for attempt in range(BIND_ATTEMPTS):
+            if chosen:
+                self.tcp_port, self.http_port = free_port(), free_port()
+            try:
+                return self._launch(fresh)
+            except RuntimeError:
+                if not chosen or attempt == BIND_ATTEMPTS - 1 or "CannotBindToSocket" not in _tail(self.log):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _launch(self, fresh: bool) -> IggyServer:
         env = {
             **os.environ,
             "IGGY_CONFIG_PATH": str(self.bin_dir / "server-config.toml"),
