@@ -372,10 +372,11 @@ class Endpoint:
             c.routes[decision.route] = c.routes.get(decision.route, 0) + 1
         # The messages go into the ledger after the answer is written (see `_settle`).
         pending = self._pending
-        pending.append((body, refused is not None, decision.accepted, self._recognizer,
+        content_type = request.headers.value(b"content-type")
+        pending.append((body, content_type, refused is not None, decision.accepted, self._recognizer,
                         (number, t, request.method, request.raw_path,
-                         keepable_headers(request.raw_headers, request.headers_size),
-                         request.headers.value(b"content-type"), size, None, decision.status or decision.kind)))
+                         keepable_headers(request.raw_headers, request.headers_size), content_type, size),
+                        decision.status or decision.kind))
         if len(pending) == 1:
             try:
                 asyncio.get_running_loop().call_soon(self._settle)
@@ -415,10 +416,10 @@ class Endpoint:
         the client too late (docs/endpoint.md).
         """
         pending, self._pending = self._pending, []
-        for body, refused, accepted, recognizer, entry in pending:
+        for body, content_type, refused, accepted, recognizer, request, status in pending:
             messages: int | None = None
             if body is not None:
-                ids = recognizer.identities(entry[5], body)
+                ids = recognizer.identities(content_type, body)
                 messages = len(ids)
                 # A repeat sends again messages that all arrived before: how an external sink's retries show.
                 if ids and self._seen.holds_all(ids):
@@ -428,7 +429,7 @@ class Endpoint:
                     self._ledger.add(ids)
             elif refused:
                 messages = 0
-            self._journal.record(entry[:7] + (messages, entry[8]))
+            self._journal.record((*request, messages, status))
 
     async def _answer_later(self, decision: Decision, wait: float) -> Response:
         await self._clock.sleep(wait)
